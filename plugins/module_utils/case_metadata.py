@@ -1,0 +1,224 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the tines.cases collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tasks themselves: options -> one read -> decision -> writes -> result.
+
+Shared by the modules (run on the target) and the action plugins (run in-process
+on the controller), so both paths give the same results, check mode and errors.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.tines.cases.plugins.module_utils.metadata import (
+    KEY_LIMIT,
+    MetadataChanges,
+    MetadataInputError,
+    apply_changes,
+    changed_keys,
+    desired_metadata,
+    has_changes,
+    key_limit_error,
+    missing_keys,
+    plan_changes,
+)
+from ansible_collections.tines.cases.plugins.module_utils.tines_client import (
+    AUTH_HEADERS,
+    TinesClient,
+    TinesError,
+    normalize_tenant_url,
+)
+
+CONNECTION_ARGUMENT_SPEC = dict(
+    tenant_url=dict(type="str", fallback=("env", ["TINES_TENANT_URL"])),
+    api_key=dict(type="str", no_log=True, fallback=("env", ["TINES_API_KEY"])),
+    auth_header=dict(type="str", default="bearer", choices=sorted(AUTH_HEADERS)),
+    validate_certs=dict(type="bool", default=True),
+    ca_path=dict(type="path"),
+    timeout=dict(type="float", default=30),
+    max_retries=dict(type="int", default=5),
+    allow_plain_http=dict(type="bool", default=False),
+)
+
+METADATA_ARGUMENT_SPEC = dict(
+    CONNECTION_ARGUMENT_SPEC,
+    case_id=dict(type="int", required=True),
+    metadata=dict(type="dict", required=True),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    overwrite=dict(type="bool", default=False),
+    purge=dict(type="bool", default=False),
+)
+
+INFO_ARGUMENT_SPEC = dict(
+    CONNECTION_ARGUMENT_SPEC,
+    case_id=dict(type="int", required=True),
+)
+
+
+def metadata_path(case_id):
+    return "/api/v2/cases/%d/metadata" % case_id
+
+
+def client_from_params(params):
+    """Validate the connection options and build the client; raises TinesError before any request."""
+    if params["case_id"] <= 0:
+        raise TinesError("case_id must be a positive integer, got %d" % params["case_id"])
+    if params["timeout"] <= 0:
+        raise TinesError("timeout must be a positive number of seconds")
+    if params["max_retries"] < 0:
+        raise TinesError("max_retries must be 0 or more")
+    return TinesClient(
+        normalize_tenant_url(params["tenant_url"], params["allow_plain_http"]),
+        params["api_key"],
+        auth_header=params["auth_header"],
+        validate_certs=params["validate_certs"],
+        ca_path=params["ca_path"],
+        timeout=params["timeout"],
+        max_retries=params["max_retries"],
+    )
+
+
+def read_metadata(client, case_id):
+    """The case's metadata from the List endpoint; a missing or null map counts as empty."""
+    path = metadata_path(case_id)
+    data = client.request("GET", path)
+    metadata = data.get("metadata") if isinstance(data, dict) else data
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise TinesError("GET %s: expected a JSON object with a metadata map, got %s" % (path, type(metadata).__name__))
+    return metadata
+
+
+class CaseWriter:
+    """Sends one case's writes; after a failed write it re-reads and resends only what is still needed.
+
+    The result is the latest read with every later write applied, so it is right
+    whatever the POST/PUT responses hold and needs no final read.
+    """
+
+    def __init__(self, client, case_id, current):
+        self.client = client
+        self.path = metadata_path(case_id)
+        self.case_id = case_id
+        self.base = current
+        self.since_read = []
+
+    def reread(self):
+        self.base = read_metadata(self.client, self.case_id)
+        self.since_read = []
+        return self.base
+
+    def result(self):
+        metadata = self.base
+        for changes in self.since_read:
+            metadata = apply_changes(metadata, changes)
+        return metadata
+
+    def add(self, pairs):
+        def still_missing():
+            fresh = missing_keys(self.reread(), pairs)
+            return {"metadata": fresh} if fresh else None
+
+        self._send("POST", pairs, still_missing, lambda body: MetadataChanges(body["metadata"], {}, []))
+
+    def update(self, pairs):
+        def still_different():
+            fresh = changed_keys(self.reread(), pairs)
+            return {"metadata": fresh} if fresh else None
+
+        self._send("PUT", pairs, still_different, lambda body: MetadataChanges({}, body["metadata"], []))
+
+    def remove(self, keys):
+        def still_present():
+            current = self.reread()
+            fresh = [key for key in keys if key in current]
+            return {"metadata": fresh} if fresh else None
+
+        self._send("DELETE", keys, still_present, lambda body: MetadataChanges({}, {}, body["metadata"]))
+
+    def _send(self, method, payload, refresh, as_changes):
+        sent = {"metadata": payload}
+
+        def refresh_and_remember():
+            body = refresh()
+            sent["metadata"] = None if body is None else body["metadata"]
+            return body
+
+        self.client.request(method, self.path, sent, refresh=refresh_and_remember, allow_empty=method == "DELETE")
+        if sent["metadata"] is not None:
+            self.since_read.append(as_changes(sent))
+
+    def apply(self, changes):
+        """POST, then PUT, then DELETE; DELETE goes first only when adding first would pass the key limit."""
+        delete_first = changes.remove and len(self.base) + len(changes.add) > KEY_LIMIT
+        if delete_first:
+            self.remove(changes.remove)
+        if changes.add:
+            self.add(changes.add)
+        if changes.update:
+            self.update(changes.update)
+        if changes.remove and not delete_first:
+            self.remove(changes.remove)
+        return self.result()
+
+
+def made_changes(before, after, planned):
+    """The planned writes that the case now reflects: what the task really did."""
+    return MetadataChanges(
+        add={key: value for key, value in planned.add.items() if key not in before and after.get(key) == value},
+        update={key: value for key, value in planned.update.items() if key in before and after.get(key) == value},
+        remove=[key for key in planned.remove if key in before and key not in after],
+    )
+
+
+def run_metadata(params, check_mode=False, diff_mode=False):
+    """Make the case's metadata what the task asks; return the task result (raises TinesError)."""
+    if params["purge"] and params["state"] == "absent":
+        raise TinesError("purge applies to state=present only; with state=absent list the keys to remove")
+    try:
+        desired = desired_metadata(params["metadata"], allow_null=params["state"] == "absent")
+    except MetadataInputError as exc:
+        raise TinesError(str(exc)) from None
+    client = client_from_params(params)
+    case_id = params["case_id"]
+    before = read_metadata(client, case_id)
+    planned = plan_changes(before, desired, params["state"], params["overwrite"], params["purge"])
+    limit_error = key_limit_error(before, planned)
+    if limit_error:
+        raise TinesError("case %d: %s" % (case_id, limit_error))
+    if check_mode or not has_changes(planned):
+        after, done = apply_changes(before, planned), planned
+    else:
+        after = CaseWriter(client, case_id, before).apply(planned)
+        done = made_changes(before, after, planned)
+    result = dict(
+        changed=has_changes(done),
+        case_id=case_id,
+        metadata=after,
+        added=done.add,
+        updated=done.update,
+        removed=done.remove,
+    )
+    if diff_mode:
+        result["diff"] = dict(before=before, after=after)
+    return result
+
+
+def run_metadata_info(params, check_mode=False, diff_mode=False):  # pylint: disable=unused-argument
+    """Read a case's metadata; never writes, so check mode changes nothing."""
+    client = client_from_params(params)
+    return dict(changed=False, case_id=params["case_id"], metadata=read_metadata(client, params["case_id"]))
+
+
+def connection_warnings(params):
+    if not params["validate_certs"]:
+        return ["validate_certs is false: the tenant's TLS certificate is not verified"]
+    return []
+
+
+def failure_result(error):
+    """The failed task result for an error: its message and, when there was one, the HTTP status."""
+    result = dict(failed=True, msg=str(error))
+    if error.status is not None:
+        result["status"] = error.status
+    return result
