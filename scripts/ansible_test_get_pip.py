@@ -31,7 +31,8 @@ def main():
         sys.path.insert(0, wheels[-1])
         from pip._internal.cli.main import main as pip_main
 
-        return pip_main(["install"] + args)
+        # --find-links: the wheel beside us is the pip to install, no download needed.
+        return pip_main(["install", "--find-links", here] + args)
     subprocess.check_call([sys.executable, "-m", "ensurepip", "--upgrade", "--default-pip"])
     return subprocess.call([sys.executable, "-m", "pip", "install"] + args)
 

@@ -34,6 +34,7 @@ STEPS=(
     "docs|no|antsibull-docs lint-collection-docs --plugin-docs"
     "changelog|no|antsibull-changelog lint, then release/generate CHANGELOG.rst and CHANGELOG.md"
     "build|yes|ansible-galaxy collection build + install, ansible-doc of each module, tarball contents"
+    "demo|yes|scripts/demo.sh: examples/ against the simulator (changed, unchanged, --check --diff unchanged)"
 )
 
 usage() { sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
@@ -338,6 +339,10 @@ step_build() {
     done
     note "$(basename "$tarball"), $(wc -l <<<"$listing") entries, modules: $(modules | tr '\n' ' ')"
     return $rc
+}
+
+step_demo() {
+    bash "$ROOT/scripts/demo.sh"
 }
 
 # --- runner -------------------------------------------------------------------------
