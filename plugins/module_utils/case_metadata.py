@@ -9,6 +9,7 @@ on the controller), so both paths give the same results, check mode and errors.
 
 from __future__ import annotations
 
+from ansible.module_utils.common.parameters import env_fallback
 from ansible_collections.tines.cases.plugins.module_utils.metadata import (
     KEY_LIMIT,
     MetadataChanges,
@@ -29,8 +30,8 @@ from ansible_collections.tines.cases.plugins.module_utils.tines_client import (
 )
 
 CONNECTION_ARGUMENT_SPEC = dict(
-    tenant_url=dict(type="str", fallback=("env", ["TINES_TENANT_URL"])),
-    api_key=dict(type="str", no_log=True, fallback=("env", ["TINES_API_KEY"])),
+    tenant_url=dict(type="str", fallback=(env_fallback, ["TINES_TENANT_URL"])),
+    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["TINES_API_KEY"])),
     auth_header=dict(type="str", default="bearer", choices=sorted(AUTH_HEADERS)),
     validate_certs=dict(type="bool", default=True),
     ca_path=dict(type="path"),

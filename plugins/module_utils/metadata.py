@@ -9,6 +9,7 @@ plugins and the unit tests all use the same decisions.
 
 from __future__ import annotations
 
+import datetime
 from collections import namedtuple
 from collections.abc import Mapping
 
@@ -25,17 +26,20 @@ class MetadataInputError(ValueError):
 def canonical_value(value):
     """Render a scalar the one way Tines will store it, so that `priority: 3` stays idempotent.
 
-    Strings are kept as given, booleans become `true`/`false` and numbers take
-    Python's `str()` form (`3`, `2.5`). Tines stores strings only, so nested
-    values have no faithful form and are refused.
+    Strings are kept as given, booleans become `true`/`false`, numbers take
+    Python's `str()` form (`3`, `2.5`) and dates (an unquoted `2026-11-28` in
+    YAML) their ISO 8601 form. Tines stores strings only, so nested values have
+    no faithful form and are refused.
     """
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return value
     if isinstance(value, (int, float)):
         return str(value)
-    raise MetadataInputError("must be a string, number or boolean, got %s" % _kind(value))
+    raise MetadataInputError("must be a string, number, boolean or date, got %s" % _kind(value))
 
 
 def _kind(value):

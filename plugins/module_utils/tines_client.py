@@ -26,7 +26,7 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 USER_AGENT = "tines.cases-ansible/0.1.0"
-RETRY_STATUSES = frozenset((429, 502, 503, 504))
+RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 BACKOFF_BASE = 0.5
 MAX_SINGLE_WAIT = 60.0
 MAX_TOTAL_WAIT = 120.0
@@ -53,7 +53,7 @@ class TinesError(Exception):
 
 
 class TransientError(TinesError):
-    """A failure that may pass: 429, 502-504, a lost connection or a timeout."""
+    """A failure that may pass: 429, 500, 502-504, a lost connection or a timeout."""
 
     def __init__(self, message, status=None, retry_after=None):
         super().__init__(message, status)

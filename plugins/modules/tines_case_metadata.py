@@ -35,8 +35,9 @@ options:
       - With O(state=absent), the keys to remove. A key whose value is V(null) is removed whatever its value; a key
         given a value is removed only when the case holds exactly that value.
       - Tines stores strings. Strings are sent as they are, V(true)/V(false) as the strings C(true) and C(false),
-        and numbers in their plain decimal form (V(3) as C(3), V(2.5) as C(2.5)), so an unquoted number in YAML
-        stays idempotent. Quote values whose exact text matters, such as C("1.10") or C("007").
+        numbers in their plain decimal form (V(3) as C(3), V(2.5) as C(2.5)) and dates in ISO 8601 form
+        (an unquoted V(2026-11-28) as C(2026-11-28)), so unquoted YAML values stay idempotent. Quote values whose
+        exact text matters, such as C("1.10") or C("007").
       - Dictionaries, lists and (with O(state=present)) V(null) values are refused before any request.
       - Keys are case-sensitive and must not be empty.
     type: dict

@@ -13,7 +13,7 @@ loop. On any other connection it runs the module on the target as usual.
 from __future__ import annotations
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import remove_values
+from ansible.module_utils.common.parameters import env_fallback, remove_values
 from ansible.plugins.action import ActionBase
 from ansible_collections.tines.cases.plugins.module_utils.case_metadata import connection_warnings, failure_result
 from ansible_collections.tines.cases.plugins.module_utils.tines_client import REQUESTS_IMPORT_ERROR, TinesError
@@ -35,7 +35,7 @@ class InProcessAction(ActionBase):
         if not self._runs_on_controller():
             return self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars)
         result = super().run(tmp, task_vars)
-        validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(self._task.args)
+        validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(self._args_with_task_environment())
         secrets = validation._no_log_values  # pylint: disable=protected-access
         params = validation.validated_parameters
         if validation.error_messages:
@@ -50,6 +50,24 @@ class InProcessAction(ActionBase):
         if REQUESTS_IMPORT_ERROR:
             return False
         return self._connection is not None and getattr(self._connection, "transport", None) in LOCAL_TRANSPORTS
+
+    def _args_with_task_environment(self):
+        """Task args, with environment fallbacks taken from the task's `environment` keyword first.
+
+        A module sees that keyword as its process environment; the validator only
+        sees the controller's, so the task's values are filled in here.
+        """
+        task_env = {}
+        self._compute_environment_string(task_env)
+        args = dict(self._task.args)
+        for name, spec in self.ARGUMENT_SPEC.items():
+            fallback = spec.get("fallback")
+            if args.get(name) is not None or not fallback or fallback[0] is not env_fallback:
+                continue
+            found = [task_env[var] for var in fallback[1] if task_env.get(var) is not None]
+            if found:
+                args[name] = found[0]
+        return args
 
     def _run_task(self, params):
         warnings = connection_warnings(params)

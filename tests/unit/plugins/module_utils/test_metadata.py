@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from ansible_collections.tines.cases.plugins.module_utils.metadata import (
     MetadataChanges,
@@ -33,6 +35,8 @@ CURRENT = {"source": "edr", "ticket": "OPS-1", "sev": "2"}
         (True, "true"),
         (False, "false"),
         ("True", "True"),
+        (datetime.date(2026, 11, 28), "2026-11-28"),
+        (datetime.datetime(2026, 11, 28, 9, 5, 0), "2026-11-28T09:05:00"),
     ],
 )
 def test_canonical_value(value, expected):
@@ -41,7 +45,7 @@ def test_canonical_value(value, expected):
 
 @pytest.mark.parametrize("value", [None, {"a": 1}, ["a"], ("a",), object()])
 def test_canonical_value_refuses_non_scalars(value):
-    with pytest.raises(MetadataInputError, match="must be a string, number or boolean"):
+    with pytest.raises(MetadataInputError, match="must be a string, number, boolean or date"):
         canonical_value(value)
 
 
