@@ -100,16 +100,31 @@ modules() {
 }
 
 # A real copy of the work tree (untracked files and .git included, venvs and
-# outputs not) at $WORK/<name>/ansible_collections/tines/cases: ansible-test
-# needs that layout and resolves symlinks, so a symlink will not do.
+# outputs not) under <base>/ansible_collections/tines/cases: ansible-test needs
+# that layout and resolves symlinks, so a symlink will not do. Made once per run.
+#   copy_collection NAME    a throw-away copy in $WORK/NAME
+#   copy_collection --keep-output NAME
+#       a copy in ~/.cache that keeps its tests/output between runs, where
+#       ansible-test keeps the venvs of `units --venv` and of its delegation.
 copy_collection() {
-    local dest="$WORK/$1/ansible_collections/tines/cases"
-    if [[ ! -d "$dest" ]]; then
+    local base dest
+    if [[ "$1" == --keep-output ]]; then
+        base="${XDG_CACHE_HOME:-$HOME/.cache}/tines-cases-test/$(sha256sum <<<"$ROOT" | cut -c1-12)-$2"
+    else
+        base="$WORK/$1"
+    fi
+    dest="$base/ansible_collections/tines/cases"
+    if [[ ! -e "$WORK/copied-${base//\//_}" ]]; then
         mkdir -p "$dest"
+        find "$dest" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
+        if [[ -d "$dest/tests" ]]; then
+            find "$dest/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
+        fi
         tar -C "$ROOT" -c \
             --exclude=./.venv --exclude=./.nox --exclude=./.tox --exclude=./tests/output \
             --exclude=./collections --exclude=./.ansible --exclude=./.ruff_cache --exclude=./.pytest_cache \
             --exclude=./.hypothesis --exclude='*.tar.gz' . | tar -C "$dest" -x
+        touch "$WORK/copied-${base//\//_}"
     fi
     echo "$dest"
 }
@@ -207,7 +222,7 @@ step_integration_lowest() {
 
 step_sanity() {
     local tree
-    tree="$(copy_collection ansible-test)"
+    tree="$(copy_collection --keep-output ansible-test)"
     prepare_ansible_test_pip
     if ! ensure_shellcheck; then
         echo "WARNING: shellcheck is missing: ansible-test will skip its shellcheck sanity test"
@@ -219,7 +234,7 @@ step_sanity() {
 
 step_ansible_test_units() {
     local tree counts
-    tree="$(copy_collection ansible-test)"
+    tree="$(copy_collection --keep-output ansible-test)"
     prepare_ansible_test_pip
     cd "$tree"
     rm -rf tests/output/junit
