@@ -106,10 +106,11 @@ modules() {
 #   copy_collection --keep-output NAME
 #       a copy in ~/.cache that keeps its tests/output between runs, where
 #       ansible-test keeps the venvs of `units --venv` and of its delegation.
+KEPT_TREES="${XDG_CACHE_HOME:-$HOME/.cache}/tines-cases-test/$(sha256sum <<<"$ROOT" | cut -c1-12)"
 copy_collection() {
     local base dest
     if [[ "$1" == --keep-output ]]; then
-        base="${XDG_CACHE_HOME:-$HOME/.cache}/tines-cases-test/$(sha256sum <<<"$ROOT" | cut -c1-12)-$2"
+        base="$KEPT_TREES-$2"
     else
         base="$WORK/$1"
     fi
@@ -220,8 +221,17 @@ step_integration_lowest() {
     nox --non-interactive -s "integration($LOWEST_CORE)"
 }
 
+# Two runs of this script on one work tree must not share the kept tree at once.
+# The lock lasts until the step's subshell exits.
+lock_kept_trees() {
+    mkdir -p "$(dirname "$KEPT_TREES")"
+    exec 9>"$KEPT_TREES.lock"
+    flock -w 1800 9 || { echo "another scripts/test.sh run holds $KEPT_TREES.lock"; return 1; }
+}
+
 step_sanity() {
     local tree
+    lock_kept_trees
     tree="$(copy_collection --keep-output ansible-test)"
     prepare_ansible_test_pip
     if ! ensure_shellcheck; then
@@ -234,6 +244,7 @@ step_sanity() {
 
 step_ansible_test_units() {
     local tree counts
+    lock_kept_trees
     tree="$(copy_collection --keep-output ansible-test)"
     prepare_ansible_test_pip
     cd "$tree"
