@@ -20,7 +20,7 @@ PYTHON_VERSION=3.11
 # The lowest ansible-core meta/runtime.yml declares; its nox session runs the integration tests.
 LOWEST_CORE=2.16
 
-# name|fast|description: fast=no steps are left out by --fast.
+# name|fast|description; --fast leaves out the steps whose fast field is "no".
 STEPS=(
     "bootstrap|yes|create or update .venv from requirements-dev.txt"
     "ruff|yes|ruff check and ruff format --check"
@@ -168,7 +168,7 @@ EOF
     fi
 }
 
-# Sum the test counts of ansible-test's JUnit files; fail on none.
+# Print "<tests> <failed or errored>" summed over ansible-test's JUnit files.
 junit_count() {
     python - "$@" <<'EOF'
 import sys, xml.etree.ElementTree as ET
@@ -260,6 +260,7 @@ step_ansible_test_units() {
     echo "JUnit: ${counts% *} tests, ${counts#* } failed or errored"
     note "${counts% *} tests"
     [[ "${counts% *}" -gt 0 ]] || { echo "ansible-test units ran no test"; return 1; }
+    [[ "${counts#* }" -eq 0 ]] || { echo "ansible-test units exited 0 with failed tests"; return 1; }
 }
 
 step_ansible_lint() {
@@ -321,7 +322,8 @@ step_changelog() {
     # Not released yet: show that the release would render, in the copy only.
     echo "release $version is not in changelogs/changelog.yaml yet; rendering it in a copy"
     antsibull-changelog release --version "$version"
-    test -s CHANGELOG.rst && test -s CHANGELOG.md
+    test -s CHANGELOG.rst
+    test -s CHANGELOG.md
     grep -q "v$version" CHANGELOG.rst
     cat CHANGELOG.md
     note "$version not released yet (run: .venv/bin/antsibull-changelog release)"
