@@ -9,6 +9,8 @@ on the controller), so both paths give the same results, check mode and errors.
 
 from __future__ import annotations
 
+import os
+
 from ansible.module_utils.common.parameters import env_fallback
 from ansible_collections.tines.cases.plugins.module_utils.metadata import (
     KEY_LIMIT,
@@ -67,6 +69,8 @@ def client_from_params(params):
         raise TinesError("timeout must be a positive number of seconds")
     if params["max_retries"] < 0:
         raise TinesError("max_retries must be 0 or more")
+    if params["ca_path"] and not os.path.isfile(params["ca_path"]):
+        raise TinesError("ca_path %s is not a readable file of CA certificates" % params["ca_path"])
     return TinesClient(
         normalize_tenant_url(params["tenant_url"], params["allow_plain_http"]),
         params["api_key"],

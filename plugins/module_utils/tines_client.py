@@ -274,7 +274,7 @@ class TinesClient:
             raise TransientError(
                 "%s %s: connection to %s failed (%s)" % (method, path, self.base_url, _reason(exc))
             ) from None
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, OSError) as exc:
             raise TinesError("%s %s: request failed (%s)" % (method, path, _reason(exc))) from None
         return self._decode(method, path, response, allow_empty)
 

@@ -20,7 +20,7 @@ description:
   - A case holds at most 100 metadata keys; a change that would leave more is refused before anything is
     written.
 author:
-  - tines.cases contributors
+  - Tines Cases contributors (@tines-cases)
 options:
   case_id:
     description:

@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Returns the metadata key/value pairs of a Tines case, with one request. Never changes anything.
 author:
-  - tines.cases contributors
+  - Tines Cases contributors (@tines-cases)
 options:
   case_id:
     description:

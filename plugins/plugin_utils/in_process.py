@@ -32,10 +32,11 @@ class InProcessAction(ActionBase):
     TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
+        args = self._args_with_task_environment()
         if not self._runs_on_controller():
-            return self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars)
+            return self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
         result = super().run(tmp, task_vars)
-        validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(self._args_with_task_environment())
+        validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(args)
         secrets = validation._no_log_values  # pylint: disable=protected-access
         params = validation.validated_parameters
         if validation.error_messages:
@@ -51,23 +52,44 @@ class InProcessAction(ActionBase):
             return False
         return self._connection is not None and getattr(self._connection, "transport", None) in LOCAL_TRANSPORTS
 
-    def _args_with_task_environment(self):
-        """Task args, with environment fallbacks taken from the task's `environment` keyword first.
+    def _fallback_variables(self):
+        """Option name -> environment variables it falls back to."""
+        return {
+            name: spec["fallback"][1]
+            for name, spec in self.ARGUMENT_SPEC.items()
+            if spec.get("fallback") and spec["fallback"][0] is env_fallback
+        }
 
-        A module sees that keyword as its process environment; the validator only
-        sees the controller's, so the task's values are filled in here.
+    def _task_environment(self):
+        environment = {}
+        super()._compute_environment_string(environment)
+        return environment
+
+    def _args_with_task_environment(self):
+        """Task args, with options unset taken from the task's `environment` keyword.
+
+        In-process, the validator would only see the controller's environment. On
+        the module path, values move into (no_log) options instead of the module's
+        command line, which Ansible prints at -vvv.
         """
-        task_env = {}
-        self._compute_environment_string(task_env)
+        task_env = self._task_environment()
         args = dict(self._task.args)
-        for name, spec in self.ARGUMENT_SPEC.items():
-            fallback = spec.get("fallback")
-            if args.get(name) is not None or not fallback or fallback[0] is not env_fallback:
-                continue
-            found = [task_env[var] for var in fallback[1] if task_env.get(var) is not None]
-            if found:
+        for name, variables in self._fallback_variables().items():
+            found = [task_env[var] for var in variables if task_env.get(var) is not None]
+            if args.get(name) is None and found:
                 args[name] = found[0]
         return args
+
+    def _compute_environment_string(self, raw_environment_out=None):
+        """The module's environment, without the variables `_args_with_task_environment` turned into options."""
+        environment = self._task_environment()
+        for variables in self._fallback_variables().values():
+            for var in variables:
+                environment.pop(var, None)
+        if isinstance(raw_environment_out, dict):
+            raw_environment_out.clear()
+            raw_environment_out.update(environment)
+        return self._connection._shell.env_prefix(**environment)  # pylint: disable=protected-access
 
     def _run_task(self, params):
         warnings = connection_warnings(params)
