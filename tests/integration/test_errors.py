@@ -1,0 +1,223 @@
+"""How tines_case_metadata fails: bad input refused before any request, HTTP errors, retries, odd answers.
+
+Failed tasks run with ignore_errors so that one playbook holds many of them; each
+one's message, `status` and requests are asserted.
+"""
+
+from __future__ import annotations
+
+import pytest
+import tines_sim  # on sys.path through conftest.py
+from helpers.plays import CREDENTIALS, GET, POST, Plays, md, play
+
+MSG_TENANT = "tenant_url is required: set the option or the TINES_TENANT_URL environment variable"
+MSG_KEY = "api_key is required: set the option or the TINES_API_KEY environment variable"
+
+
+@pytest.fixture
+def plays(run_playbook, sim, ansible_path, tmp_path):
+    return Plays(run_playbook, sim, ansible_path, tmp_path)
+
+
+def refused(name, **arguments):
+    return md(name, ignore_errors=True, **arguments)
+
+
+# (task name, module options, the exact message or, for Ansible's own checks, words it must hold)
+BAD_INPUTS = [
+    ("case_id 0", dict(CREDENTIALS, case_id=0, metadata={"a": "b"}), "case_id must be a positive integer, got 0"),
+    ("case_id -1", dict(CREDENTIALS, case_id=-1, metadata={"a": "b"}), "case_id must be a positive integer, got -1"),
+    ("case_id abc", dict(CREDENTIALS, case_id="abc", metadata={"a": "b"}), ("case_id", "int")),
+    (
+        "dict value",
+        dict(CREDENTIALS, case_id=42, metadata={"a": "b", "nested": {"x": "y"}}),
+        "metadata value for key 'nested' must be a string, number, boolean or date, got a dictionary",
+    ),
+    (
+        "list value",
+        dict(CREDENTIALS, case_id=42, metadata={"tags": ["x", "y"]}),
+        "metadata value for key 'tags' must be a string, number, boolean or date, got a list",
+    ),
+    (
+        "null value",
+        dict(CREDENTIALS, case_id=42, metadata={"owner": None}),
+        "metadata value for key 'owner' must be a string, number, boolean or date, got null",
+    ),
+    ("metadata a list", dict(CREDENTIALS, case_id=42, metadata=["a", "b"]), ("metadata", "dict")),
+    ("blank key", dict(CREDENTIALS, case_id=42, metadata={" ": "x"}), "metadata keys must not be empty or blank"),
+    (
+        "ftp url",
+        dict(CREDENTIALS, case_id=42, metadata={"a": "b"}, tenant_url="ftp://x"),
+        "tenant_url 'ftp://x' is not an http(s) URL such as https://acme.tines.com",
+    ),
+    (
+        "url with a path",
+        dict(CREDENTIALS, case_id=42, metadata={"a": "b"}, tenant_url="https://acme.tines.com/api/v2"),
+        "tenant_url 'https://acme.tines.com/api/v2' must be the tenant's base URL only, such as https://acme.tines.com",
+    ),
+    (
+        "plain http to another host",
+        dict(CREDENTIALS, case_id=42, metadata={"a": "b"}, tenant_url="http://tines.example.com"),
+        "tenant_url 'http://tines.example.com' uses plain HTTP to a non-loopback host, which would send the API key "
+        "unencrypted; use https:// or set allow_plain_http=true if you really mean it",
+    ),
+    ("no tenant_url", dict(api_key="{{ tines_key }}", case_id=42, metadata={"a": "b"}), MSG_TENANT),
+    ("no api_key", dict(tenant_url="{{ tines_url }}", case_id=42, metadata={"a": "b"}), MSG_KEY),
+    ("no credentials at all", dict(case_id=42, metadata={"a": "b"}), MSG_TENANT),
+    (
+        "purge with state absent",
+        dict(CREDENTIALS, case_id=42, metadata={"a": None}, state="absent", purge=True),
+        "purge applies to state=present only; with state=absent list the keys to remove",
+    ),
+    ("timeout 0", dict(CREDENTIALS, case_id=42, metadata={"a": "b"}, timeout=0), "timeout must be a positive number"),
+    ("max_retries -1", dict(CREDENTIALS, case_id=42, metadata={"a": "b"}, max_retries=-1), "max_retries must be 0"),
+    ("unknown state", dict(CREDENTIALS, case_id=42, metadata={"a": "b"}, state="gone"), ("state", "present, absent")),
+]
+
+
+def test_bad_input_is_refused_before_any_request(plays, sim):
+    # No module_defaults: the credential tasks must really lack what they lack (and TINES_* is unset).
+    out = plays.run(play([refused(name, **options) for name, options, _ in BAD_INPUTS], credentials=False))
+    assert out.rc == 0, out
+    for name, _, expected in BAD_INPUTS:
+        result = out.task(name)
+        assert out.status(name) == "failed", name
+        if isinstance(expected, str):
+            assert result["msg"].startswith(expected), (name, result["msg"])
+        else:
+            assert all(word in result["msg"] for word in expected), (name, result["msg"])
+        assert "status" not in result, name
+        assert "Traceback" not in result["msg"], name
+    assert sim.log == [], out
+    assert sim.get_case(42) == {"source": "edr", "ticket": "OPS-1"}
+
+
+def test_http_errors_retries_and_odd_answers(plays, sim):
+    for case_id in (43, 44, 45, 46, 47, 48):
+        sim.set_case(case_id, {"source": "edr"})
+    sim.add_fault(method="GET", path_contains="/cases/43/metadata", kind="html")
+    sim.add_fault(method="GET", path_contains="/cases/44/metadata", kind="empty")
+    sim.add_fault(path_contains="/cases/45/metadata", kind="status", status=503, count=5)
+    sim.add_fault(method="GET", path_contains="/cases/46/metadata", kind="status", status=429, retry_after="1")
+    sim.add_fault(method="POST", path_contains="/cases/47/metadata", kind="status", status=429, retry_after="0")
+    # Applied by the server, but answered 502: the re-read shows the key present, so no second POST.
+    sim.add_fault(method="POST", path_contains="/cases/48/metadata", status=502, apply=True, retry_after="0")
+    owner = {"owner": "blue-team"}
+    out = plays.run(
+        play(
+            [
+                refused("wrong key", case_id=42, metadata=owner, api_key="wrong-key"),
+                refused("unknown case", case_id=999, metadata=owner),
+                refused("read-only key", case_id=42, metadata=owner, api_key="{{ tines_read_only_key }}"),
+                refused("proxy page", case_id=43, metadata=owner),
+                refused("empty 200", case_id=44, metadata=owner),
+                refused("persistent 503", case_id=45, metadata=owner, max_retries=2),
+                md("429 on the read", case_id=46, metadata=owner),
+                md("429 on the write", case_id=47, metadata=owner),
+                md("502 after the write", case_id=48, metadata=owner),
+            ]
+        )
+    )
+    assert out.rc == 0, out
+    path = "/api/v2/cases/{}/metadata".format
+
+    def failure(name):
+        assert out.status(name) == "failed", out
+        return out.task(name)
+
+    result = failure("wrong key")
+    assert result["msg"] == (
+        f"GET {path(42)} failed with HTTP 401: the API key is missing, wrong or revoked "
+        "(Tines said: Unauthorized (Missing or invalid API key))"
+    )
+    assert result["status"] == 401
+    assert out.calls("wrong key") == [GET(42)]
+    assert out.requests("wrong key")[0]["headers"]["authorization"] == "Bearer wrong-key"
+
+    result = failure("unknown case")
+    assert result["msg"] == (
+        f"GET {path(999)} failed with HTTP 404: case not found or not visible to this API key "
+        "(Tines said: Case not found (No case 999))"
+    )
+    assert result["status"] == 404
+    assert out.calls("unknown case") == [GET(999)]
+
+    result = failure("read-only key")
+    assert result["msg"].startswith(f"POST {path(42)} failed with HTTP 403: the API key's role does not allow this")
+    assert result["status"] == 403
+    assert out.calls("read-only key") == [GET(42), POST(42, owner)]
+
+    result = failure("proxy page")
+    assert result["msg"].startswith(f"GET {path(43)}: HTTP 200 but the body is not JSON (text/html")
+    assert "Corporate proxy" in result["msg"] and "not a proxy or login page?" in result["msg"]
+    assert out.calls("proxy page") == [GET(43)]
+
+    result = failure("empty 200")
+    assert result["msg"] == f"GET {path(44)}: HTTP 200 with an empty body where JSON was expected"
+    assert out.calls("empty 200") == [GET(44)]
+
+    result = failure("persistent 503")
+    assert result["msg"].startswith(
+        f"GET {path(45)} failed with HTTP 503: server error "
+        "(Tines said: Simulated server fault (injected fault)); gave up after 2 retries ("
+    )
+    assert result["status"] == 503
+    assert out.calls("persistent 503") == [GET(45)] * 3
+    assert out.statuses("persistent 503") == [503] * 3
+
+    for name, case_id, statuses, calls in (
+        ("429 on the read", 46, [429, 200, 200], [GET(46), GET(46), POST(46, owner)]),
+        ("429 on the write", 47, [200, 429, 200, 200], [GET(47), POST(47, owner), GET(47), POST(47, owner)]),
+        ("502 after the write", 48, [200, 502, 200], [GET(48), POST(48, owner), GET(48)]),
+    ):
+        result = out.task(name)
+        assert out.status(name) == "changed", (name, result.get("msg"))
+        assert out.statuses(name) == statuses, name
+        assert out.calls(name) == calls, name
+        assert result["added"] == owner, name
+        assert result["metadata"] == {"source": "edr", "owner": "blue-team"} == sim.get_case(case_id), name
+
+    for case_id in (42, 43, 44, 45):
+        assert sim.get_case(case_id) == ({"source": "edr", "ticket": "OPS-1"} if case_id == 42 else {"source": "edr"})
+    assert "Traceback" not in out.stdout + out.result.stderr
+
+
+SHAPES = {
+    "errors": "A case can have at most 3 metadata keys (4 keys after this write)",
+    "error_object": "A case can have at most 3 metadata keys (unprocessable_entity)",
+    "error_string": "A case can have at most 3 metadata keys",
+    "message": "A case can have at most 3 metadata keys",
+    "text": "A case can have at most 3 metadata keys",
+    "empty": None,
+}
+
+
+@pytest.mark.parametrize("ansible_path", ["inprocess"])
+def test_tines_message_is_shown_for_every_error_body_shape(plays, sim):
+    """Message parsing is module_utils code shared by both paths, so one path is enough here.
+
+    Each case's POST is refused with a 422 whose body the simulator builds in one of
+    its error shapes, as it would with that `error_shape` option.
+    """
+    tasks = []
+    for number, shape in enumerate(SHAPES):
+        case_id = 60 + number
+        sim.set_case(case_id, {"a": "1", "b": "2"})
+        body = tines_sim.error_response(
+            shape, 422, "A case can have at most 3 metadata keys", "4 keys after this write"
+        )
+        sim.add_fault(method="POST", path_contains=f"/cases/{case_id}/metadata", status=422, body=body.body)
+        tasks.append(refused(f"refused in shape {shape}", case_id=case_id, metadata={"c": "3", "d": "4"}))
+    out = plays.run(play(tasks))
+    assert out.rc == 0, out
+    for number, (shape, tines_says) in enumerate(SHAPES.items()):
+        case_id = 60 + number
+        name = f"refused in shape {shape}"
+        result = out.task(name)
+        expected = f"POST /api/v2/cases/{case_id}/metadata failed with HTTP 422: Tines refused the change"
+        if tines_says:
+            expected += f" (Tines said: {tines_says})"
+        assert result["msg"] == expected, shape
+        assert result["status"] == 422
+        assert out.calls(name) == [GET(case_id), POST(case_id, {"c": "3", "d": "4"})]
+        assert out.statuses(name) == [200, 422]
