@@ -1,0 +1,132 @@
+"""Every EXAMPLES task of every module runs against the simulator and does what it says.
+
+The EXAMPLES strings are read from the module files as text (no import of the
+modules), changed only where they name the real world: `https://acme.tines.com`
+becomes the simulator's URL, `tines_api_key` is given as an extra variable and
+the tasks that rely on TINES_TENANT_URL / TINES_API_KEY get them from the
+environment. Each module's examples run as one play, in their order; the
+requests of every task are pinned below, so an example that stops working, or
+starts doing something else, fails here.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers.plays import DELETE, GET, POST, PUT, Plays, playbook
+
+MODULES = Path(__file__).resolve().parents[2] / "plugins" / "modules"
+EXAMPLE_URL = "https://acme.tines.com"
+
+# The cases the examples name, as the simulator holds them before the play.
+SEED = {318: {"source": "edr", "ticket": "OPS-1000", "owner": "blue-team"}, 319: {}, 320: {"source": "siem"}}
+RUN = {"ansible_run": "manual"}  # ansible_run_id is not defined in the test run
+
+# Each example task's requests, in the order the examples run (state carries over from one to the next).
+EXPECTED = {
+    "tines_case_metadata_info": {
+        "Read a case's metadata": [GET(318)],
+        "Escalate only cases that came from the EDR": [],
+    },
+    "tines_case_metadata": {
+        # ticket is kept (existing keys keep their value), source already matches: only priority is added.
+        "Add metadata keys the case does not have yet (existing keys keep their value)": [
+            GET(318),
+            POST(318, {"priority": "3"}),
+        ],
+        "Set values, changing keys that differ (credentials from TINES_TENANT_URL and TINES_API_KEY)": [
+            GET(318),
+            POST(318, {"triaged": "true"}),
+            PUT(318, {"ticket": "OPS-7790"}),
+        ],
+        "Make the case's metadata exactly this, removing every other key": [
+            GET(318),
+            DELETE(318, ["owner", "priority", "triaged"]),
+        ],
+        # Run after the one above, "triaged" is already gone; "source" still holds edr and goes.
+        "Remove a key whatever its value, and another only while it still holds a given value": [
+            GET(318),
+            DELETE(318, ["source"]),
+        ],
+        "Record the playbook run on each case": [
+            GET(318),
+            POST(318, RUN),
+            GET(319),
+            POST(319, RUN),
+            GET(320),
+            POST(320, RUN),
+        ],
+    },
+}
+
+
+def examples(module):
+    """The module's EXAMPLES, parsed as YAML, taken from its source without importing it."""
+    tree = ast.parse((MODULES / f"{module}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["EXAMPLES"]:
+            return yaml.safe_load(node.value.value)
+    raise AssertionError(f"{module} has no EXAMPLES string")
+
+
+def task_names(tasks):
+    for item in tasks:
+        if "block" in item:
+            yield from task_names(item["block"])
+        else:
+            yield item["name"]
+
+
+def to_simulator(value, url):
+    if isinstance(value, dict):
+        return {key: to_simulator(item, url) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_simulator(item, url) for item in value]
+    return url if value == EXAMPLE_URL else value
+
+
+@pytest.fixture
+def plays(run_playbook, sim, ansible_path, tmp_path):
+    return Plays(run_playbook, sim, ansible_path, tmp_path)
+
+
+def test_every_module_has_examples_and_each_one_is_pinned():
+    modules = sorted(path.stem for path in MODULES.glob("*.py") if path.stem != "__init__")
+    assert modules == sorted(EXPECTED)
+    for module in modules:
+        assert list(task_names(examples(module))) == list(EXPECTED[module]), module
+
+
+def test_examples_run_against_the_simulator(plays, sim):
+    for case_id, metadata in SEED.items():
+        sim.set_case(case_id, metadata)
+    examples_plays = [
+        {
+            "name": f"EXAMPLES of {module}",
+            "hosts": "localhost",
+            "gather_facts": False,
+            "tasks": to_simulator(examples(module), sim.url),
+        }
+        for module in EXPECTED
+    ]
+    out = plays.run(
+        playbook(*examples_plays),
+        extra_vars={"tines_api_key": sim.api_key},
+        env={"TINES_TENANT_URL": sim.url, "TINES_API_KEY": sim.api_key},
+    )
+    assert out.rc == 0, out
+    for expected in EXPECTED.values():
+        for name, calls in expected.items():
+            assert out.status(name) in ("ok", "changed"), (name, out.task(name).get("msg"))
+            assert out.calls(name) == calls, (name, out)
+
+    assert out.task("Escalate only cases that came from the EDR")["msg"] == "Case 318 came from edr"
+    assert out.task("Read a case's metadata")["metadata"] == SEED[318]
+    loop = out.task("Record the playbook run on each case")
+    assert [(item["case_id"], item["added"]) for item in loop["results"]] == [(318, RUN), (319, RUN), (320, RUN)]
+    assert sim.get_case(318) == {"ticket": "OPS-7790", **RUN}
+    assert sim.get_case(319) == RUN
+    assert sim.get_case(320) == {"source": "siem", **RUN}
