@@ -88,24 +88,32 @@ def test_result_is_right_when_writes_answer_201_with_only_the_sent_keys(plays, s
     assert both["metadata"] == {"a": "1", "b": "new", "z": "keep", "c": "3"} == sim.get_case(43)
 
 
-def test_diff_shows_before_and_after(plays, sim):
-    tasks = [
-        md("diff in check mode", case_id=42, metadata={"owner": "blue-team"}, check_mode=True),
-        md("diff applied", case_id=42, metadata={"owner": "blue-team"}),
-        md("diff of a run that changes nothing", case_id=42, metadata={"owner": "blue-team"}),
-    ]
-    out = plays.run(play(tasks), diff=True)
-    assert out.rc == 0, out
+def test_check_diff_then_diff_on_the_command_line(plays, sim):
+    """The pipeline pattern of the user guide: plan with --check --diff, apply with --diff."""
+    playbook = play(
+        [
+            md("add owner", case_id=42, metadata={"owner": "blue-team"}),
+            md("nothing to add", case_id=42, metadata={"source": "siem"}),
+        ]
+    )
     after = {**BEFORE, "owner": "blue-team"}
-    for name in ("diff in check mode", "diff applied"):
-        assert out.task(name)["diff"] == {"before": BEFORE, "after": after}, name
-    assert out.task("diff of a run that changes nothing")["diff"] == {"before": after, "after": after}
-    assert out.calls("diff applied") == [GET(42), POST(42, {"owner": "blue-team"})]
-    # Ansible prints a unified diff for the two tasks that change something, and none for the third.
-    assert out.stdout.count("--- before") == 2, out
-    assert out.stdout.count("+++ after") == 2, out
-    assert out.stdout.count('+    "owner": "blue-team"') == 2, out
-    assert '-    "source"' not in out.stdout, out
+    plan = plays.run(playbook, check=True, diff=True)
+    applied = plays.run(playbook, diff=True)
+    for out in (plan, applied):
+        assert out.rc == 0, out
+        result = out.task("add owner")
+        assert (result["changed"], result["added"], result["metadata"]) == (True, {"owner": "blue-team"}, after)
+        assert result["diff"] == {"before": BEFORE, "after": after}
+        assert_unchanged(out.task("nothing to add"), BEFORE if out is plan else after)
+        assert out.calls("nothing to add") == [GET(42)]
+        # Ansible prints a unified diff for the task that changes something, none for the other.
+        assert out.stdout.count("--- before") == 1, out
+        assert out.stdout.count("+++ after") == 1, out
+        assert out.stdout.count('+    "owner": "blue-team"') == 1, out
+        assert '-    "source"' not in out.stdout, out
+    assert plan.calls("add owner") == [GET(42)]
+    assert applied.calls("add owner") == [GET(42), POST(42, {"owner": "blue-team"})]
+    assert sim.get_case(42) == after
 
 
 def test_key_limit_is_checked_on_the_final_map_before_any_write(plays, sim):

@@ -116,8 +116,16 @@ def test_tenant_url_forms(plays, sim):
     out = plays.run(
         play(
             [
-                # A bare host gets https://; the simulator speaks plain HTTP, so the TLS handshake fails.
-                md("bare host", case_id=42, metadata=OWNER, tenant_url=host_port, max_retries=0, ignore_errors=True),
+                # A bare host gets https://. The simulator speaks plain HTTP, so the TLS handshake fails.
+                md(
+                    "bare host",
+                    case_id=42,
+                    metadata=OWNER,
+                    tenant_url=host_port,
+                    max_retries=0,
+                    timeout=5,
+                    ignore_errors=True,
+                ),
                 md("trailing slash", case_id=42, metadata=OWNER, tenant_url="{{ tines_url }}/"),
             ]
         )
@@ -125,6 +133,7 @@ def test_tenant_url_forms(plays, sim):
     assert out.rc == 0, out
     assert out.status("bare host") == "failed"
     message = out.task("bare host")["msg"]
-    assert message.startswith(f"GET /api/v2/cases/42/metadata: TLS verification of https://{host_port} failed"), message
+    assert message.startswith("GET /api/v2/cases/42/metadata: "), message
+    assert f"https://{host_port}" in message, message
     assert out.calls("bare host") == []
     assert out.calls("trailing slash") == [GET(42), POST(42, OWNER)]
