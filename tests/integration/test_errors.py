@@ -92,6 +92,28 @@ def test_bad_input_is_refused_before_any_request(plays, sim):
     assert sim.get_case(42) == {"source": "edr", "ticket": "OPS-1"}
 
 
+def test_a_key_given_twice_is_refused_on_both_paths(plays, sim):
+    """`1` and `"1"` are one key once converted; refused, not merged, whichever path runs the module.
+
+    On the module path Ansible sends the options as JSON, where both become "1" and
+    the last one would silently win, so the refusal has to happen before that.
+    """
+    out = plays.run(
+        play(
+            [
+                refused("key given twice", case_id=42, metadata={1: "a", "1": "b"}),
+                md("integer key", case_id=7, metadata={5: "x"}),
+            ]
+        )
+    )
+    assert out.rc == 0, out
+    assert out.status("key given twice") == "failed"
+    assert out.task("key given twice")["msg"] == "metadata key '1' is given more than once"
+    assert out.calls("key given twice") == []
+    assert sim.get_case(42) == {"source": "edr", "ticket": "OPS-1"}
+    assert out.calls("integer key") == [GET(7), POST(7, {"5": "x"})]
+
+
 def test_http_errors_retries_and_odd_answers(plays, sim):
     for case_id in (43, 44, 45, 46, 47, 48):
         sim.set_case(case_id, {"source": "edr"})
