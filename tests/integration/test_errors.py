@@ -92,24 +92,28 @@ def test_bad_input_is_refused_before_any_request(plays, sim):
     assert sim.get_case(42) == {"source": "edr", "ticket": "OPS-1"}
 
 
-def test_a_key_given_twice_is_refused_on_both_paths(plays, sim):
-    """`1` and `"1"` are one key once converted; refused, not merged, whichever path runs the module.
+KEYS_LOST_IN_JSON = [
+    ("key given twice", {1: "a", "1": "b"}, "metadata key '1' is given more than once"),
+    ("boolean key", {True: "a"}, "metadata keys must be strings, got True"),
+    ("float key", {1.5: "a"}, "metadata keys must be strings, got 1.5"),
+    ("null key", {None: "a"}, "metadata keys must be strings, got None"),
+]
 
-    On the module path Ansible sends the options as JSON, where both become "1" and
-    the last one would silently win, so the refusal has to happen before that.
+
+def test_keys_json_would_change_are_refused_on_both_paths(plays, sim):
+    """YAML keys `1` with `"1"`, `true:`, `1.5:` and `~:` are refused, whichever path runs the module.
+
+    On the module path Ansible sends the options as JSON, which turns every key
+    into a string (`"true"`, `"1.5"`, `"null"`; the duplicate "1" keeps the last
+    value), so the refusal has to happen before that. An integer key alone is fine.
     """
-    out = plays.run(
-        play(
-            [
-                refused("key given twice", case_id=42, metadata={1: "a", "1": "b"}),
-                md("integer key", case_id=7, metadata={5: "x"}),
-            ]
-        )
-    )
+    tasks = [refused(name, case_id=42, metadata=metadata) for name, metadata, _ in KEYS_LOST_IN_JSON]
+    out = plays.run(play([*tasks, md("integer key", case_id=7, metadata={5: "x"})]))
     assert out.rc == 0, out
-    assert out.status("key given twice") == "failed"
-    assert out.task("key given twice")["msg"] == "metadata key '1' is given more than once"
-    assert out.calls("key given twice") == []
+    for name, _, message in KEYS_LOST_IN_JSON:
+        assert out.status(name) == "failed", (name, out.calls(name))
+        assert out.task(name)["msg"] == message, name
+        assert out.calls(name) == [], name
     assert sim.get_case(42) == {"source": "edr", "ticket": "OPS-1"}
     assert out.calls("integer key") == [GET(7), POST(7, {"5": "x"})]
 
