@@ -15,7 +15,14 @@ Details a test may depend on:
 - ``response_metadata="sent"``: the keys the request named, with the values
   stored after the write (so a kept old value shows the old value).
 - Log entries: ``query`` is a dict (last value wins), ``body`` the parsed JSON,
-  else the raw text, else None; ``status`` stays None for a "reset" fault.
+  else the raw text, else None; ``status`` stays None for a "reset" fault;
+  ``client`` is the peer's "host:port", so the requests of one kept-alive
+  connection (one client process) can be told apart from another's.
+- Faults with ``apply=True`` change the case first: "status", "html" and
+  "empty" then answer as told, "reset" drops the connection, "truncated" sends
+  half the answer and closes, "reset_mid" sends half the answer and resets,
+  and "slow" waits ``delay`` before answering (without ``apply`` a "slow"
+  write is applied only after the delay, as a queued request would be).
 - Order of checks: route (404), key (401), case exists / hidden (404 or
   403), read-only key on a write, body shape (400), then the write (422).
 
@@ -79,7 +86,7 @@ CHOICES = {
     "error_shape": ("errors", "error_object", "error_string", "message", "text", "empty"),
 }
 
-FAULT_KINDS = ("status", "html", "empty", "truncated", "reset", "slow", "redirect")
+FAULT_KINDS = ("status", "html", "empty", "truncated", "reset", "reset_mid", "slow", "redirect")
 
 ERROR_TYPES = {
     400: "bad_request",
@@ -205,7 +212,7 @@ def _body_to_response(status, body, headers):
     try:
         json.loads(data)
         content_type = "application/json"
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep to decode
         content_type = "text/plain; charset=utf-8"
     return Response(status, data, content_type, headers)
 
@@ -329,9 +336,12 @@ class _Handler(BaseHTTPRequestHandler):
     def send(self, resp):
         self.wfile.write(self.head_bytes(resp, len(resp.body)) + resp.body)
 
-    def send_truncated(self, resp):
+    def send_truncated(self, resp, reset=False):
+        """Send the head and half the body, then close (or reset) the connection."""
         self.close_connection = True
         self.wfile.write(self.head_bytes(resp, len(resp.body)) + resp.body[: len(resp.body) // 2])
+        if reset:
+            self.reset()
 
     def reset(self):
         """Drop the connection with an RST instead of an answer."""
@@ -512,6 +522,7 @@ class Simulator:
             "body": body,
             "status": None,
             "time": time.time(),
+            "client": "%s:%s" % tuple(handler.client_address[:2]),
         }
         with self.lock:
             self._log.append(entry)
@@ -525,17 +536,18 @@ class Simulator:
         if fault is None:
             resp = self._rate_limited(options) or normal()
         elif fault["kind"] == "slow":
+            applied = normal() if fault["apply"] else None
             self._sleep(fault["delay"])
-            resp = normal()
+            resp = applied or normal()
         else:
             applied = normal() if fault["apply"] else None
             if fault["kind"] == "reset":
                 handler.reset()
                 return
-            if fault["kind"] == "truncated":
+            if fault["kind"] in ("truncated", "reset_mid"):
                 resp = applied or self._state_response(path)
                 self._finish(entry, resp)
-                handler.send_truncated(resp)
+                handler.send_truncated(resp, reset=fault["kind"] == "reset_mid")
                 return
             resp = self._fault_response(fault, handler.path, options)
         self._finish(entry, resp)
