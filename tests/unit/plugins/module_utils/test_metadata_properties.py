@@ -1,8 +1,16 @@
-"""Properties of the decisions for any current and desired maps (hypothesis)."""
+"""Properties of the decisions, and of whole task runs, for any current and desired maps (hypothesis)."""
 
 from __future__ import annotations
 
-from ansible_collections.tines.cases.plugins.module_utils.metadata import apply_changes, plan_changes
+import functools
+import json
+from unittest import mock
+
+import requests
+from ansible_collections.tines.cases.plugins.module_utils import case_metadata
+from ansible_collections.tines.cases.plugins.module_utils.case_metadata import run_metadata
+from ansible_collections.tines.cases.plugins.module_utils.metadata import MetadataChanges, apply_changes, plan_changes
+from ansible_collections.tines.cases.plugins.module_utils.tines_client import TinesClient
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -51,3 +59,143 @@ def test_absent_removes_only_matching_present_keys(current, targets):
     after = apply_changes(current, changes)
     assert set(after) == set(current) - set(changes.remove)
     assert not plan_changes(after, targets, "absent").remove
+
+
+# --- whole task runs, against an in-memory tenant -------------------------------------------
+#
+# The properties below run the task itself (run_metadata: one read, the decision, the writes
+# through TinesClient and CaseWriter) with a fake requests session holding the case in memory,
+# so they stay pure: no sockets, no sleeping.
+
+
+class FakeResponse:
+    def __init__(self, status_code, payload=None):
+        self.status_code = status_code
+        self.headers = {}
+        self.text = "" if payload is None else json.dumps(payload)
+        self.content = self.text.encode()
+
+    def json(self):
+        return json.loads(self.text)
+
+
+class FakeTenant:
+    """One case's metadata behind a requests-like session; POST keeps existing keys like Tines.
+
+    `faults` is consumed one per request: None answers normally, "lost" fails with 500 before the
+    change is made, "applied" makes the change and then fails with 500, "reset" makes the change
+    and then drops the connection.
+    """
+
+    def __init__(self, metadata, faults=()):
+        self.metadata = dict(metadata)
+        self.faults = list(faults)
+        self.methods = []
+        self.applied = []
+
+    def request(self, method, url, data=None, **_kwargs):
+        self.methods.append(method)
+        fault = self.faults.pop(0) if self.faults else None
+        sent = json.loads(data)["metadata"] if data else None
+        if method != "GET" and fault != "lost":
+            self._apply(method, sent)
+        if fault == "reset":
+            raise requests.exceptions.ConnectionError("connection reset by peer")
+        if fault:
+            return FakeResponse(500, {"errors": [{"message": "injected"}]})
+        if method == "DELETE":
+            return FakeResponse(204)
+        return FakeResponse(200, {"case_id": 1, "metadata": self.metadata})
+
+    def _apply(self, method, sent):
+        self.applied.append((method, sent))
+        if method == "POST":
+            self.metadata.update({key: value for key, value in sent.items() if key not in self.metadata})
+        elif method == "PUT":
+            self.metadata.update(sent)
+        else:
+            for key in sent:
+                self.metadata.pop(key, None)
+
+
+def run_task(tenant, desired, state, overwrite, purge, check_mode=False):
+    params = dict(
+        tenant_url="https://acme.tines.example",
+        api_key="k",
+        auth_header="bearer",
+        validate_certs=True,
+        ca_path=None,
+        timeout=5,
+        max_retries=6,
+        allow_plain_http=False,
+        case_id=1,
+        metadata=desired,
+        state=state,
+        overwrite=overwrite,
+        purge=purge,
+    )
+    client = functools.partial(TinesClient, session=tenant, sleep=lambda _seconds: None)
+    with mock.patch.object(case_metadata, "TinesClient", client):
+        return run_metadata(params, check_mode=check_mode, diff_mode=True)
+
+
+task_keys = keys.filter(lambda key: key.strip())
+tasks = st.one_of(
+    st.tuples(st.just("present"), st.dictionaries(task_keys, values, max_size=12), flags, flags),
+    st.tuples(
+        st.just("absent"),
+        st.dictionaries(task_keys, st.one_of(st.none(), values), max_size=12),
+        st.just(False),
+        st.just(False),
+    ),
+)
+REPORT = ("changed", "metadata", "added", "updated", "removed", "diff")
+
+
+@given(current=current_maps, job=tasks)
+def test_check_mode_writes_nothing_and_predicts_the_real_run(current, job):
+    state, desired, overwrite, purge = job
+    checked = FakeTenant(current)
+    prediction = run_task(checked, desired, state, overwrite, purge, check_mode=True)
+    assert checked.methods == ["GET"] and checked.metadata == current, "check mode only reads"
+    plan = plan_changes(current, desired, state, overwrite, purge)
+    assert (prediction["added"], prediction["updated"], prediction["removed"]) == tuple(plan)
+    assert prediction["metadata"] == apply_changes(current, plan)
+
+    real = run_task(FakeTenant(current), desired, state, overwrite, purge)
+    assert {name: prediction[name] for name in REPORT} == {name: real[name] for name in REPORT}
+
+
+@given(current=current_maps, job=tasks)
+def test_the_reported_writes_applied_to_the_case_give_the_reported_result(current, job):
+    state, desired, overwrite, purge = job
+    tenant = FakeTenant(current)
+    result = run_task(tenant, desired, state, overwrite, purge)
+    reported = MetadataChanges(result["added"], result["updated"], result["removed"])
+    assert tenant.metadata == result["metadata"] == apply_changes(current, reported)
+    assert result["diff"] == {"before": current, "after": result["metadata"]}
+    touched = set(reported.add) | set(reported.update) | set(reported.remove)
+    for method, sent in tenant.applied:
+        assert set(sent) <= touched, "a write carried a key the task does not report"
+        if method == "POST":
+            assert set(sent).isdisjoint(current)
+    assert result["changed"] == bool(touched)
+    if not touched:
+        assert tenant.methods == ["GET"], "an unchanged run makes exactly one request"
+
+
+@given(
+    current=current_maps,
+    job=tasks,
+    faults=st.lists(st.sampled_from([None, "lost", "applied", "reset"]), max_size=6),
+)
+def test_transient_faults_never_double_apply_or_change_the_result(current, job, faults):
+    state, desired, overwrite, purge = job
+    expected = run_task(FakeTenant(current), desired, state, overwrite, purge)
+    tenant = FakeTenant(current, faults)
+    result = run_task(tenant, desired, state, overwrite, purge)
+    assert {name: result[name] for name in REPORT} == {name: expected[name] for name in REPORT}
+    assert tenant.metadata == result["metadata"]
+    for method in ("POST", "PUT", "DELETE"):
+        sent = [key for applied, keys_sent in tenant.applied if applied == method for key in keys_sent]
+        assert len(sent) == len(set(sent)), f"a {method} that reached the case was sent again"
