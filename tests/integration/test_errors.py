@@ -100,21 +100,32 @@ KEYS_LOST_IN_JSON = [
 ]
 
 
-def test_keys_json_would_change_are_refused_on_both_paths(plays, sim):
-    """YAML keys `1` with `"1"`, `true:`, `1.5:` and `~:` are refused, whichever path runs the module.
+def test_input_ansible_would_quietly_change_is_refused_on_both_paths(plays, sim):
+    """Input that Ansible's own type handling would turn into something else is refused before any request.
 
-    On the module path Ansible sends the options as JSON, which turns every key
-    into a string (`"true"`, `"1.5"`, `"null"`; the duplicate "1" keeps the last
-    value), so the refusal has to happen before that. An integer key alone is fine.
+    - YAML keys `1` with `"1"`, `true:`, `1.5:` and `~:`: on the module path Ansible
+      sends the options as JSON, which turns every key into a string (`"true"`,
+      `"1.5"`, `"null"`; the duplicate "1" keeps the last value), so the refusal
+      has to happen before that. An integer key alone is fine.
+    - `case_id: true`: Ansible's int check lets a boolean through, which would be case 1.
     """
+    sim.set_case(1, {})
     tasks = [refused(name, case_id=42, metadata=metadata) for name, metadata, _ in KEYS_LOST_IN_JSON]
-    out = plays.run(play([*tasks, md("integer key", case_id=7, metadata={5: "x"})]))
+    tasks += [
+        refused("case_id true", case_id=True, metadata={"a": "b"}),
+        md("integer key", case_id=7, metadata={5: "x"}),
+    ]
+    out = plays.run(play(tasks))
     assert out.rc == 0, out
     for name, _, message in KEYS_LOST_IN_JSON:
         assert out.status(name) == "failed", (name, out.calls(name))
         assert out.task(name)["msg"] == message, name
         assert out.calls(name) == [], name
     assert sim.get_case(42) == {"source": "edr", "ticket": "OPS-1"}
+    assert out.status("case_id true") == "failed", out.calls("case_id true")
+    assert "case_id" in out.task("case_id true")["msg"]
+    assert out.calls("case_id true") == []
+    assert sim.get_case(1) == {}
     assert out.calls("integer key") == [GET(7), POST(7, {"5": "x"})]
 
 
