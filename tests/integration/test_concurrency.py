@@ -98,7 +98,7 @@ def test_twenty_runs_at_once_lose_nothing(sim, run_playbook):
         "wall_seconds": round(wall, 1),
         "cpus": os.cpu_count(),
         "ansible_core": ansible.release.__version__,
-        "date": time.strftime("%Y-%m-%d"),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     print(json.dumps(figures))
     OUTPUT.mkdir(exist_ok=True)

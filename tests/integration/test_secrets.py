@@ -44,7 +44,6 @@ def test_api_key_appears_in_no_output(sim, run_playbook, ansible_path, tmp_path)
         playbook(
             task("key as an option, with diff", case_id=11, metadata=tag, **option),
             task("key from the controller environment", case_id=12, metadata=tag),
-            task("key as X-User-Token", case_id=17, metadata=tag, auth_header="x-user-token", **option),
             task("wrong key", case_id=19, metadata=tag, api_key="{{ wrong_key }}", ignore_errors=True),
             task("missing case", case_id=999, metadata=tag, ignore_errors=True, **option),
             task(
@@ -93,8 +92,8 @@ def test_api_key_appears_in_no_output(sim, run_playbook, ansible_path, tmp_path)
         assert {entry["headers"].get("authorization") for entry in sim.log if entry["path"] == md_path(case_id)} == {
             f"Bearer {SECRET}"
         }, case_id
-    assert {entry["headers"].get("x-user-token") for entry in sim.log if entry["path"] == md_path(17)} == {SECRET}
-    for case_id in (11, 12, 17):
+    assert {entry["headers"].get("x-user-token") for entry in sim.log if entry["path"] == md_path(15)} == {SECRET}
+    for case_id in (11, 12):
         assert sim.get_case(case_id) == {"source": "edr", **tag}
     assert "--- before" in result.stdout and '+    "triage": "done"' in result.stdout, "the diff was shown"
     assert calls(sim, 14) == [("GET", 500), ("GET", 500)]
