@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import json
+import time
 from unittest import mock
 
 import requests
@@ -134,9 +134,24 @@ def run_task(tenant, desired, state, overwrite, purge, check_mode=False):
         overwrite=overwrite,
         purge=purge,
     )
-    client = functools.partial(TinesClient, session=tenant, sleep=lambda _seconds: None)
-    with mock.patch.object(case_metadata, "TinesClient", client):
+    with mock.patch.object(case_metadata, "TinesClient", client_on(tenant)), mock.patch.object(time, "sleep", no_wait):
         return run_metadata(params, check_mode=check_mode, diff_mode=True)
+
+
+def no_wait(_seconds):
+    """Retries back off by sleeping; here they need not."""
+
+
+def client_on(tenant):
+    """A TinesClient factory whose clients talk to `tenant` and do not wait between retries."""
+
+    def build(*args, **kwargs):
+        client = TinesClient(*args, **kwargs)
+        client.session = tenant
+        client.sleep = no_wait
+        return client
+
+    return build
 
 
 task_keys = keys.filter(lambda key: key.strip())
