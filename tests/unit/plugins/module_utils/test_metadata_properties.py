@@ -214,3 +214,36 @@ def test_transient_faults_never_double_apply_or_change_the_result(current, job, 
     for method in ("POST", "PUT", "DELETE"):
         sent = [key for applied, keys_sent in tenant.applied if applied == method for key in keys_sent]
         assert len(sent) == len(set(sent)), f"a {method} that reached the case was sent again"
+
+
+class RacingTenant(FakeTenant):
+    """Another run adds `racing` pairs right after this run's first read, before its POST."""
+
+    def __init__(self, metadata, racing):
+        super().__init__(metadata)
+        self.racing = racing
+
+    def request(self, method, url, data=None, **kwargs):
+        answer = super().request(method, url, data, **kwargs)
+        if self.methods == ["GET"]:
+            self.metadata.update({key: value for key, value in self.racing.items() if key not in self.metadata})
+        return answer
+
+
+@given(
+    current=current_maps,
+    desired=st.dictionaries(task_keys, values, min_size=1, max_size=12),
+    overwrite=flags,
+    purge=flags,
+    data=st.data(),
+)
+def test_a_key_another_run_adds_first_is_reported_as_the_case_holds_it(current, desired, overwrite, purge, data):
+    new_keys = sorted(set(desired) - set(current))
+    racing_keys = data.draw(st.lists(st.sampled_from(new_keys), unique=True) if new_keys else st.just([]))
+    racing = {key: data.draw(values) for key in racing_keys}
+    tenant = RacingTenant(current, racing)
+    result = run_task(tenant, desired, "present", overwrite, purge)
+    for key in desired:
+        assert result["metadata"].get(key) == tenant.metadata.get(key), "the result shows what the case holds"
+    for key, value in result["added"].items():
+        assert tenant.metadata[key] == value, "added reports only values this run stored"
