@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.tines.cases.plugins.module_utils.case_metadata import METADATA_ARGUMENT_SPEC, run_metadata
+from ansible_collections.tines.cases.plugins.module_utils.case_metadata import (
+    METADATA_ARGUMENT_SPEC,
+    check_metadata_input,
+    run_metadata,
+)
 from ansible_collections.tines.cases.plugins.plugin_utils.in_process import InProcessAction
 
 
@@ -13,3 +17,4 @@ class ActionModule(InProcessAction):
     MODULE = "tines.cases.tines_case_metadata"
     ARGUMENT_SPEC = METADATA_ARGUMENT_SPEC
     RUN = staticmethod(run_metadata)
+    CHECK_INPUT = staticmethod(check_metadata_input)

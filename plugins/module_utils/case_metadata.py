@@ -10,6 +10,7 @@ on the controller), so both paths give the same results, check mode and errors.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from ansible.module_utils.common.parameters import env_fallback
 from ansible_collections.tines.cases.plugins.module_utils.metadata import (
@@ -61,10 +62,13 @@ def metadata_path(case_id):
     return "/api/v2/cases/%d/metadata" % case_id
 
 
-def client_from_params(params):
-    """Validate the connection options and build the client; raises TinesError before any request."""
-    if params["case_id"] <= 0:
-        raise TinesError("case_id must be a positive integer, got %d" % params["case_id"])
+def client_from_params(params, environment=None):
+    """Validate the connection options and build the client; raises TinesError before any request.
+
+    `environment` is where proxy and CA bundle variables are read (os.environ when None).
+    """
+    if isinstance(params["case_id"], bool) or params["case_id"] <= 0:
+        raise TinesError("case_id must be a positive integer, got %r" % (params["case_id"],))
     if params["timeout"] <= 0:
         raise TinesError("timeout must be a positive number of seconds")
     if params["max_retries"] < 0:
@@ -79,6 +83,7 @@ def client_from_params(params):
         ca_path=params["ca_path"],
         timeout=params["timeout"],
         max_retries=params["max_retries"],
+        environment=environment,
     )
 
 
@@ -149,9 +154,11 @@ class CaseWriter:
             sent["metadata"] = None if body is None else body["metadata"]
             return body
 
-        self.client.request(method, self.path, sent, refresh=refresh_and_remember, allow_empty=method == "DELETE")
+        answer = self.client.request(
+            method, self.path, sent, refresh=refresh_and_remember, allow_empty=method == "DELETE"
+        )
         if sent["metadata"] is not None:
-            self.since_read.append(as_changes(sent))
+            self.since_read.append(as_changes({"metadata": kept_values(sent["metadata"], answer)}))
 
     def apply(self, changes):
         """POST, then PUT, then DELETE; DELETE goes first only when adding first would pass the key limit."""
@@ -167,6 +174,18 @@ class CaseWriter:
         return self.result()
 
 
+def kept_values(sent, answer):
+    """The sent pairs as Tines says it stored them, when its answer shows them.
+
+    Another job may have added the same key a moment earlier; Create keeps that
+    value, and the result must report what the case holds, not what was sent.
+    """
+    stored = answer.get("metadata") if isinstance(answer, dict) else None
+    if not isinstance(sent, dict) or not isinstance(stored, dict):
+        return sent
+    return {key: stored.get(key, value) for key, value in sent.items()}
+
+
 def made_changes(before, after, planned):
     """The planned writes that the case now reflects: what the task really did."""
     return MetadataChanges(
@@ -176,15 +195,26 @@ def made_changes(before, after, planned):
     )
 
 
-def run_metadata(params, check_mode=False, diff_mode=False):
-    """Make the case's metadata what the task asks; return the task result (raises TinesError)."""
-    if params["purge"] and params["state"] == "absent":
+def check_metadata_input(params):
+    """The task's desired metadata, or TinesError for input Tines must never see.
+
+    Runs on the controller before a module is shipped too: the module's JSON
+    arguments would silently turn `1:` and `"1":` into one key and `true:` into "true".
+    """
+    if params.get("purge") and params.get("state") == "absent":
         raise TinesError("purge applies to state=present only; with state=absent list the keys to remove")
+    if not isinstance(params.get("metadata"), Mapping):
+        return None  # missing, or a string Ansible's dict type converts: left to argument validation
     try:
-        desired = desired_metadata(params["metadata"], allow_null=params["state"] == "absent")
+        return desired_metadata(params["metadata"], allow_null=params.get("state") == "absent")
     except MetadataInputError as exc:
         raise TinesError(str(exc)) from None
-    client = client_from_params(params)
+
+
+def run_metadata(params, check_mode=False, diff_mode=False, environment=None):
+    """Make the case's metadata what the task asks; return the task result (raises TinesError)."""
+    desired = check_metadata_input(params)
+    client = client_from_params(params, environment)
     case_id = params["case_id"]
     before = read_metadata(client, case_id)
     planned = plan_changes(before, desired, params["state"], params["overwrite"], params["purge"])
@@ -209,9 +239,9 @@ def run_metadata(params, check_mode=False, diff_mode=False):
     return result
 
 
-def run_metadata_info(params, check_mode=False, diff_mode=False):  # pylint: disable=unused-argument
+def run_metadata_info(params, check_mode=False, diff_mode=False, environment=None):  # pylint: disable=unused-argument
     """Read a case's metadata; never writes, so check mode changes nothing."""
-    client = client_from_params(params)
+    client = client_from_params(params, environment)
     return dict(changed=False, case_id=params["case_id"], metadata=read_metadata(client, params["case_id"]))
 
 

@@ -59,7 +59,7 @@ def desired_metadata(metadata, allow_null=False):
     With `allow_null` (state=absent) a null value is kept as `None`, meaning
     "whatever the value".
     """
-    if not isinstance(metadata, dict):
+    if not isinstance(metadata, Mapping):
         raise MetadataInputError("metadata must be a dictionary of key/value pairs")
     desired = {}
     for key, value in metadata.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import ipaddress
 import json
+import os
 import random
 import time
 import traceback
@@ -176,11 +177,30 @@ _SHARED_SESSION = None
 
 
 def shared_session():
-    """One kept-alive session per process: loop items run in-process reuse its connections."""
+    """One kept-alive session per process: loop items run in-process reuse its connections.
+
+    It ignores os.environ (and ~/.netrc): proxies and CA bundle come from
+    `environment_settings`, read once per task from the environment the task
+    runs in, which in-process is not the worker's own.
+    """
     global _SHARED_SESSION  # pylint: disable=global-statement
     if _SHARED_SESSION is None:
         _SHARED_SESSION = requests.Session()
+        _SHARED_SESSION.trust_env = False
     return _SHARED_SESSION
+
+
+def environment_settings(url, environment):
+    """The proxies and CA bundle requests would take from `environment` for `url`."""
+
+    def get(name):
+        return environment.get(name) or environment.get(name.upper())
+
+    proxy = get(urlsplit(url).scheme + "_proxy") or get("all_proxy")
+    if proxy and requests.utils.should_bypass_proxies(url, no_proxy=get("no_proxy") or ""):
+        proxy = None
+    proxies = {"all": proxy} if proxy else {}
+    return proxies, environment.get("REQUESTS_CA_BUNDLE") or environment.get("CURL_CA_BUNDLE")
 
 
 class TinesClient:
@@ -195,8 +215,7 @@ class TinesClient:
         ca_path=None,
         timeout=30,
         max_retries=5,
-        session=None,
-        sleep=time.sleep,
+        environment=None,
     ):
         if not api_key:
             raise TinesError("api_key is required: set the option or the TINES_API_KEY environment variable")
@@ -208,11 +227,11 @@ class TinesClient:
             "User-Agent": USER_AGENT,
             name: value,
         }
-        self.verify = (ca_path or True) if validate_certs else False
+        self.proxies, ca_bundle = environment_settings(tenant_url, os.environ if environment is None else environment)
+        self.verify = (ca_path or ca_bundle or True) if validate_certs else False
         self.timeout = timeout
         self.max_retries = max_retries
-        self.session = session or shared_session()
-        self.sleep = sleep
+        self.session = shared_session()
         if not validate_certs:
             requests.packages.urllib3.disable_warnings(InsecureRequestWarning)
 
@@ -237,7 +256,7 @@ class TinesClient:
                         % (exc, retry, "retry" if retry == 1 else "retries", waited),
                         exc.status,
                     ) from None
-                self.sleep(delay)
+                time.sleep(delay)
                 waited += delay
                 retry += 1
                 if refresh is not None:
@@ -255,6 +274,7 @@ class TinesClient:
                 headers=self.headers,
                 timeout=self.timeout,
                 verify=self.verify,
+                proxies=self.proxies,
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
@@ -303,7 +323,7 @@ class TinesClient:
             )
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise TinesError(
                 "%s %s: HTTP %d but the body is not JSON (%s: %s); is tenant_url the Tines API, not a proxy or login page?"
                 % (

@@ -12,6 +12,8 @@ loop. On any other connection it runs the module on the target as usual.
 
 from __future__ import annotations
 
+import os
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import env_fallback, remove_values
 from ansible.plugins.action import ActionBase
@@ -27,13 +29,18 @@ class InProcessAction(ActionBase):
 
     MODULE = None  # FQCN of the module run on non-local connections
     ARGUMENT_SPEC = None
-    RUN = None  # run(params, check_mode, diff_mode) -> result, raising TinesError
+    RUN = None  # run(params, check_mode, diff_mode, environment) -> result, raising TinesError
+    CHECK_INPUT = None  # optional check(args) run on the controller before a module is shipped
 
     TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
-        args = self._args_with_task_environment()
+        task_env = self._task_environment()
+        args = self._args_with_fallbacks(task_env)
         if not self._runs_on_controller():
+            refused = self._refuse_before_shipping(args)
+            if refused:
+                return refused
             return self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
         result = super().run(tmp, task_vars)
         validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(args)
@@ -42,9 +49,19 @@ class InProcessAction(ActionBase):
         if validation.error_messages:
             result.update(failed=True, msg=validation.errors.msg)
         else:
-            result.update(self._run_task(params))
-            result["invocation"] = dict(module_args=self._invocation_args(params))
+            result.update(self._run_task(params, dict(os.environ, **task_env)))
+            result["invocation"] = {"module_args": self._invocation_args(params)}
         return remove_values(result, secrets)
+
+    def _refuse_before_shipping(self, args):
+        """A failed result for input the module's JSON arguments would quietly change, else None."""
+        if self.CHECK_INPUT is None:
+            return None
+        try:
+            self.CHECK_INPUT(args)
+        except TinesError as exc:
+            return failure_result(exc)
+        return None
 
     def _runs_on_controller(self):
         """True when the task's connection is local and the controller's Python has requests."""
@@ -61,18 +78,18 @@ class InProcessAction(ActionBase):
         }
 
     def _task_environment(self):
+        """The task's `environment` keyword, templated, with string values."""
         environment = {}
         super()._compute_environment_string(environment)
-        return environment
+        return {name: str(value) for name, value in environment.items()}
 
-    def _args_with_task_environment(self):
+    def _args_with_fallbacks(self, task_env):
         """Task args, with options unset taken from the task's `environment` keyword.
 
         In-process, the validator would only see the controller's environment. On
         the module path, values move into (no_log) options instead of the module's
         command line, which Ansible prints at -vvv.
         """
-        task_env = self._task_environment()
         args = dict(self._task.args)
         for name, variables in self._fallback_variables().items():
             found = [task_env[var] for var in variables if task_env.get(var) is not None]
@@ -81,7 +98,7 @@ class InProcessAction(ActionBase):
         return args
 
     def _compute_environment_string(self, raw_environment_out=None):
-        """The module's environment, without the variables `_args_with_task_environment` turned into options."""
+        """The module's environment, without the variables `_args_with_fallbacks` turned into options."""
         environment = self._task_environment()
         for variables in self._fallback_variables().values():
             for var in variables:
@@ -91,10 +108,10 @@ class InProcessAction(ActionBase):
             raw_environment_out.update(environment)
         return self._connection._shell.env_prefix(**environment)  # pylint: disable=protected-access
 
-    def _run_task(self, params):
+    def _run_task(self, params, environment):
         warnings = connection_warnings(params)
         try:
-            result = self.RUN(params, bool(self._task.check_mode), bool(self._task.diff))
+            result = self.RUN(params, bool(self._task.check_mode), bool(self._task.diff), environment)
         except TinesError as exc:
             result = failure_result(exc)
         if warnings:
