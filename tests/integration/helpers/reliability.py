@@ -37,9 +37,10 @@ def task(name, module=MD, **arguments):
     return {"name": name, module: options, **keywords}
 
 
-def playbook(*tasks, defaults=CREDENTIALS, vars_files=()):
-    """A one-play playbook on localhost; `defaults` become module_defaults of the tines action group."""
+def playbook(*tasks, defaults=None, vars_files=()):
+    """A one-play playbook on localhost; `defaults` (CREDENTIALS unless given) become the tines group's module_defaults."""
     play = {"name": "reliability", "hosts": "localhost", "gather_facts": False}
+    defaults = CREDENTIALS if defaults is None else defaults
     if defaults:
         play["module_defaults"] = {GROUP: dict(defaults)}
     if vars_files:
