@@ -11,7 +11,7 @@ from ansible_collections.tines.cases.plugins.module_utils import case_metadata
 from ansible_collections.tines.cases.plugins.module_utils.case_metadata import run_metadata
 from ansible_collections.tines.cases.plugins.module_utils.metadata import MetadataChanges, apply_changes, plan_changes
 from ansible_collections.tines.cases.plugins.module_utils.tines_client import TinesClient
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 keys = st.text(min_size=1, max_size=8)
@@ -164,9 +164,12 @@ tasks = st.one_of(
         st.just(False),
     ),
 )
+# A whole run takes milliseconds, but a loaded CI machine must not turn that into a flaky deadline.
+RUNS = settings(deadline=None)
 REPORT = ("changed", "metadata", "added", "updated", "removed", "diff")
 
 
+@RUNS
 @given(current=current_maps, job=tasks)
 def test_check_mode_writes_nothing_and_predicts_the_real_run(current, job):
     state, desired, overwrite, purge = job
@@ -181,6 +184,7 @@ def test_check_mode_writes_nothing_and_predicts_the_real_run(current, job):
     assert {name: prediction[name] for name in REPORT} == {name: real[name] for name in REPORT}
 
 
+@RUNS
 @given(current=current_maps, job=tasks)
 def test_the_reported_writes_applied_to_the_case_give_the_reported_result(current, job):
     state, desired, overwrite, purge = job
@@ -199,6 +203,7 @@ def test_the_reported_writes_applied_to_the_case_give_the_reported_result(curren
         assert tenant.methods == ["GET"], "an unchanged run makes exactly one request"
 
 
+@RUNS
 @given(
     current=current_maps,
     job=tasks,
@@ -230,6 +235,7 @@ class RacingTenant(FakeTenant):
         return answer
 
 
+@RUNS
 @given(
     current=current_maps,
     desired=st.dictionaries(task_keys, values, min_size=1, max_size=12),
