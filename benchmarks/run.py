@@ -30,11 +30,13 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
+import http.client
 import json
 import os
 import platform
 import pstats
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -76,6 +78,9 @@ TIMERS = (
     "ansible_collections.tines.cases.plugins.plugin_utils.in_process:InProcessAction.run",
     "ansible.plugins.action:ActionBase.run",
     "ansible_collections.tines.cases.plugins.plugin_utils.in_process:InProcessAction._args_with_task_environment",
+    "ansible_collections.tines.cases.plugins.plugin_utils.in_process:InProcessAction._task_environment",
+    "ansible_collections.tines.cases.plugins.plugin_utils.in_process:InProcessAction._args_with_fallbacks",
+    "ansible_collections.tines.cases.plugins.module_utils.tines_client:environment_settings",
     "ansible.module_utils.common.arg_spec:ArgumentSpecValidator.__init__",
     "ansible.module_utils.common.arg_spec:ArgumentSpecValidator.validate",
     "ansible_collections.tines.cases.plugins.plugin_utils.in_process:InProcessAction._run_task",
@@ -166,6 +171,11 @@ class Simulator:
 
     def log(self):
         return self._call("GET", "/_sim/log")
+
+    def cpu(self):
+        """CPU seconds the simulator process has used so far (user + system)."""
+        fields = Path("/proc/%d/stat" % self.proc.pid).read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def cases(self):
         return self._call("GET", "/_sim/cases")
@@ -263,6 +273,7 @@ class Ansible:
         run_dir.mkdir()
         command = [ANSIBLE_PLAYBOOK, "-i", str(self.inventories[connection]), "-e", "@%s" % self.vars_file(case_ids)]
         command.append(str(PLAYBOOKS / playbook))
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         proc = subprocess.run(
             command,
@@ -274,6 +285,8 @@ class Ansible:
             check=False,
         )
         wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.last_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
         if proc.returncode != 0:
             raise BenchError(
                 "%s failed (rc=%d)\n--- stdout ---\n%s\n--- stderr ---\n%s"
@@ -310,6 +323,10 @@ class Bench:
         self.case_ids = case_ids
         self.n = len(case_ids)
         self.rows = []
+        self.empty_loop_cpu = 0.0
+
+    def sample(self, wall, loop, steady, cpu, sim_cpu_before):
+        return {"wall": wall, "loop": loop, "steady": steady, "cpu": cpu, "sim_cpu": self.sim.cpu() - sim_cpu_before}
 
     def add_row(self, key, label, run, samples, requests_seen=None, n=None):
         n = n or self.n
@@ -328,6 +345,9 @@ class Bench:
             if samples[0]["steady"] is not None
             else None,
             "requests": requests_seen,
+            "cpu_s": statistics.median(sample["cpu"] for sample in samples),
+            "cpu_ms_per_case": statistics.median(sample["cpu"] for sample in samples) * 1000 / n,
+            "sim_cpu_ms_per_case": statistics.median(sample["sim_cpu"] for sample in samples) * 1000 / n,
         }
         self.rows.append(row)
         return row
@@ -345,7 +365,7 @@ class Bench:
             self.sim.reseed(run)
             session = requests.Session()
             headers = {"Authorization": "Bearer " + API_KEY, "Accept": "application/json"}
-            started = time.perf_counter()
+            sim_cpu, cpu, started = self.sim.cpu(), time.process_time(), time.perf_counter()
             for case_id in self.case_ids:
                 url = "%s/api/v2/cases/%d/metadata" % (self.sim.url, case_id)
                 current = session.get(url, headers=headers, timeout=30)
@@ -353,10 +373,35 @@ class Bench:
                 missing = {key: value for key, value in TAGS.items() if key not in current.json()["metadata"]}
                 if missing:
                     session.post(url, json={"metadata": missing}, headers=headers, timeout=30).raise_for_status()
-            samples.append({"wall": None, "loop": time.perf_counter() - started, "steady": None})
+            samples.append(self.sample(None, time.perf_counter() - started, None, time.process_time() - cpu, sim_cpu))
             session.close()
             counts = request_counts(self.sim.log(), self.case_ids, run)
         row = self.add_row("http", "HTTP floor (1 Session)", run, samples, counts)
+        row["ms_per_request"] = row["loop_s"] * 1000 / counts["total"]
+        return row
+
+    def raw_http(self, run, repeat):
+        """The same requests over one kept-alive http.client connection: the server's share of the floor."""
+        samples = []
+        host, port = self.sim.url.rsplit("/", 1)[1].split(":")
+        headers = {"Authorization": "Bearer " + API_KEY, "Accept": "application/json"}
+        for _ in range(repeat):
+            self.sim.reseed(run)
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            sim_cpu, cpu, started = self.sim.cpu(), time.process_time(), time.perf_counter()
+            for case_id in self.case_ids:
+                path = "/api/v2/cases/%d/metadata" % case_id
+                conn.request("GET", path, headers=headers)
+                current = json.loads(conn.getresponse().read())
+                missing = {key: value for key, value in TAGS.items() if key not in current["metadata"]}
+                if missing:
+                    body = json.dumps({"metadata": missing})
+                    conn.request("POST", path, body, {**headers, "Content-Type": "application/json"})
+                    conn.getresponse().read()
+            samples.append(self.sample(None, time.perf_counter() - started, None, time.process_time() - cpu, sim_cpu))
+            conn.close()
+            counts = request_counts(self.sim.log(), self.case_ids, run)
+        row = self.add_row("raw_http", "HTTP, raw http.client", run, samples, counts)
         row["ms_per_request"] = row["loop_s"] * 1000 / counts["total"]
         return row
 
@@ -367,13 +412,17 @@ class Bench:
         for _ in range(repeat):
             if run:
                 self.sim.reseed(run)
+            sim_cpu = self.sim.cpu()
             wall, tasks = self.ansible.play(playbook, cases, connection)
             self.check_items(label, run, tasks, len(cases))
-            samples.append({"wall": wall, "loop": loop_seconds(tasks), "steady": steady_ms_per_item(tasks)})
+            cpu = self.ansible.last_cpu - (self.empty_loop_cpu if key != "empty" else 0.0)
+            samples.append(self.sample(wall, loop_seconds(tasks), steady_ms_per_item(tasks), cpu, sim_cpu))
             if run:
                 counts = request_counts(self.sim.log(), cases, run)
                 self.check_cases(label, cases)
         row = self.add_row(key, label, run or "-", samples, counts, len(cases))
+        if key == "empty":
+            self.empty_loop_cpu = row["cpu_s"]
         note(
             "  %-28s %-8s loop %7.2f s  (%s)"
             % (label, run or "-", row["loop_s"], ", ".join("%.2f" % loop for loop in row["loop_s_all"]))
@@ -405,6 +454,8 @@ class Bench:
         note("Measuring (repeat %d for the fast paths)..." % repeat)
         for run in ("changing", "no-op"):
             self.http_floor(run, repeat)
+        for run in ("changing", "no-op"):
+            self.raw_http(run, repeat)
         self.playbook("empty", "empty loop (start-up)", "empty.yml", "local", None, repeat)
         self.playbook("debug", "debug loop (floor)", "debug.yml", "local", None, repeat)
         self.playbook("debug_args", "debug, module's 4 args", "debug_args.yml", "local", None, repeat)
@@ -440,10 +491,10 @@ def fmt(value, pattern):
     return "-" if value is None else pattern % value
 
 
-def ratio(slow, fast):
-    if not slow or not fast:
+def ratio(slow, fast, field="ms_per_case"):
+    if not slow or not fast or fast[field] <= 0:
         return None
-    return slow["ms_per_case"] / fast["ms_per_case"]
+    return slow[field] / fast[field]
 
 
 def report(bench, meta):
@@ -454,24 +505,29 @@ def report(bench, meta):
         "tines.cases benchmark: N=%d cases, %s, %d cores, ansible-core %s, Python %s, load avg %s before, %s after"
         % (n, meta["date"], meta["cores"], meta["ansible_core"], meta["python"], meta["load_start"], meta["load"])
     )
-    out("ms/case = loop time / N, loop time from callback timestamps (task start to task result, ansible-playbook")
-    out("start-up excluded); wall = whole ansible-playbook run; steady = mean gap between item results; median of")
+    out("code measured: %s" % meta["commit"])
+    out("ms/case = loop s / N; loop s = task start to task result from a callback's timestamps (ansible-playbook")
+    out("start-up excluded); wall s = whole ansible-playbook run; steady = mean gap between item results (ms);")
+    out("CPU = user+system CPU of the whole ansible-playbook run (workers, modules) minus that of the empty-loop play")
     out(
-        "%d runs for the HTTP floor, empty/debug loops and in-process, 1 run for module path and uri."
+        "(start-up), per case (HTTP rows: this process); simCPU = the simulator's CPU per case. Median of %d runs"
         % bench.args.repeat
     )
+    out("for the floors and in-process, 1 run for module path and uri. [M] = measured on M cases.")
     out("")
-    header = "%-24s %-8s %8s %8s %8s %8s  %s" % (
+    header = "%-24s %-8s %7s %7s %8s %7s %7s %7s  %s" % (
         "path",
         "run",
         "wall s",
         "loop s",
         "ms/case",
         "steady",
+        "CPU",
+        "simCPU",
         "requests/case (floor)",
     )
     out(header)
-    out("-" * (len(header) + 8))
+    out("-" * (len(header) + 20))
     for row in bench.rows:
         counts = row["requests"]
         if counts:
@@ -482,14 +538,13 @@ def report(bench, meta):
                 floor,
                 "DEFECT: above the floor" if counts["defect"] else "at floor",
             )
-            reqs += "  " + "+".join("%d %s" % (count, method) for method, count in sorted(counts["methods"].items()))
+            reqs += ", " + "+".join("%d %s" % (count, method) for method, count in sorted(counts["methods"].items()))
         else:
             reqs = ""
-        extra = ""
-        if row["key"] == "http":
-            extra = " (%.2f ms/request)" % row["ms_per_request"]
+        if row["key"] in ("http", "raw_http"):
+            reqs += "; %.2f ms/request" % row["ms_per_request"]
         out(
-            "%-24s %-8s %8s %8.2f %8.2f %8s  %s%s"
+            "%-24s %-8s %7s %7.2f %8.2f %7s %7.2f %7.2f  %s"
             % (
                 row["label"],
                 row["run"],
@@ -497,40 +552,40 @@ def report(bench, meta):
                 row["loop_s"],
                 row["ms_per_case"],
                 fmt(row["steady_ms"], "%.2f"),
+                row["cpu_ms_per_case"],
+                row["sim_cpu_ms_per_case"],
                 reqs,
-                extra,
             )
         )
     out("")
-    debug = bench.row("debug", "-")
-    out("Ratios (ms/case of the slower path / ms/case in-process):")
+    out("Ratios, slower path / in-process, per case (wall ms/case; CPU ms/case in brackets):")
     for run in ("changing", "no-op"):
         fast = bench.row("inprocess", run)
         parts = []
-        for key, name in (("uri", "uri"), ("module", "module path"), ("http", "HTTP floor")):
-            value = ratio(bench.row(key, run), fast)
-            parts.append("%s %s" % (name, fmt(value, "%.1fx")))
+        for key, name in (("uri", "uri"), ("module", "module path")):
+            slow = bench.row(key, run)
+            parts.append(
+                "%s %s (%s)"
+                % (name, fmt(ratio(slow, fast), "%.1fx"), fmt(ratio(slow, fast, "cpu_ms_per_case"), "%.1fx"))
+            )
         out("  %-8s %s" % (run, "   ".join(parts)))
     out("")
-    debug_args = bench.row("debug_args", "-")
-    out("Overhead per case above the floors (ms/case minus floor ms/case):")
-    out("  %-24s %-8s %14s %16s %14s" % ("path", "run", "above debug", "above debug+args", "above HTTP"))
+    out("Overhead per case above the floors (ms/case minus the floor's ms/case; CPU ms/case in brackets):")
+    out("  %-24s %-8s %17s %19s %17s" % ("path", "run", "above debug", "above debug+args", "above HTTP"))
+    floors = [bench.row("debug", "-"), bench.row("debug_args", "-")]
     for key in ("inprocess", "module", "uri"):
         for run in ("changing", "no-op"):
             row = bench.row(key, run)
-            http = bench.row("http", run)
             if row:
-                out(
-                    "  %-24s %-8s %14.2f %16.2f %14.2f"
-                    % (
-                        row["label"],
-                        run,
-                        row["ms_per_case"] - debug["ms_per_case"],
-                        row["ms_per_case"] - debug_args["ms_per_case"],
-                        row["ms_per_case"] - http["ms_per_case"],
+                cells = []
+                for floor in floors + [bench.row("http", run)]:
+                    cells.append(
+                        "%8.2f (%6.2f)"
+                        % (row["ms_per_case"] - floor["ms_per_case"], row["cpu_ms_per_case"] - floor["cpu_ms_per_case"])
                     )
-                )
+                out("  %-24s %-8s %17s %19s %17s" % (row["label"], run, *cells))
     out("")
+    debug = floors[0]
     out("Targets (issue 6):")
     targets = []
     for run in ("changing", "no-op"):
@@ -629,6 +684,17 @@ def print_profile(reports, n, limit):
     return "\n".join(lines)
 
 
+def git_state():
+    """The commit measured, and whether plugins/ differs from it (uncommitted changes are measured too)."""
+
+    def git(*args):
+        proc = subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=False)
+        return proc.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", "plugins")
+    return git("rev-parse", "--short", "HEAD") + (" + uncommitted changes in plugins/" if dirty else "")
+
+
 def ansible_core_version():
     out = subprocess.run(
         [sys.executable, "-c", "import ansible.release as r; print(r.__version__)"],
@@ -666,6 +732,7 @@ def main(argv=None):
         "cores": os.cpu_count(),
         "ansible_core": ansible_core_version(),
         "python": platform.python_version(),
+        "commit": git_state(),
         "cases": args.cases,
         "repeat": args.repeat,
     }
