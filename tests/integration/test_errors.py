@@ -77,9 +77,9 @@ BAD_INPUTS = [
 
 def test_bad_input_is_refused_before_any_request(plays, sim):
     # No module_defaults: the credential tasks must really lack what they lack (and TINES_* is unset).
-    out = plays.run(play([refused(name, **options) for name, options, _ in BAD_INPUTS], credentials=False))
+    out = plays.run(play([refused(name, **options) for name, options, _expected in BAD_INPUTS], credentials=False))
     assert out.rc == 0, out
-    for name, _, expected in BAD_INPUTS:
+    for name, _options, expected in BAD_INPUTS:
         result = out.task(name)
         assert out.status(name) == "failed", name
         if isinstance(expected, str):
@@ -110,14 +110,14 @@ def test_input_ansible_would_quietly_change_is_refused_on_both_paths(plays, sim)
     - `case_id: true`: Ansible's int check lets a boolean through, which would be case 1.
     """
     sim.set_case(1, {})
-    tasks = [refused(name, case_id=42, metadata=metadata) for name, metadata, _ in KEYS_LOST_IN_JSON]
+    tasks = [refused(name, case_id=42, metadata=metadata) for name, metadata, _message in KEYS_LOST_IN_JSON]
     tasks += [
         refused("case_id true", case_id=True, metadata={"a": "b"}),
         md("integer key", case_id=7, metadata={5: "x"}),
     ]
     out = plays.run(play(tasks))
     assert out.rc == 0, out
-    for name, _, message in KEYS_LOST_IN_JSON:
+    for name, _metadata, message in KEYS_LOST_IN_JSON:
         assert out.status(name) == "failed", (name, out.calls(name))
         assert out.task(name)["msg"] == message, name
         assert out.calls(name) == [], name
