@@ -623,7 +623,7 @@ def report(bench, meta):
                         "%8.2f (%6.2f)"
                         % (row["ms_per_case"] - floor["ms_per_case"], row["cpu_ms_per_case"] - floor["cpu_ms_per_case"])
                     )
-                out("  %-24s %-8s %17s %19s %17s" % (row["label"], run, *cells))
+                out("  %-24s %-8s %17s %19s %17s" % tuple([row["label"], run] + cells))
     out("")
     debug = floors[0]
     out("Targets (issue 6):")
@@ -752,7 +752,7 @@ def ansible_core_version():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--cases", type=int, default=100, help="number of cases, the loop length (default 100)")
     parser.add_argument(
         "--repeat", type=int, default=5, help="rounds of the fast measurements; medians are shown (default 5)"
