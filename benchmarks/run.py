@@ -15,13 +15,19 @@ no-op run (nothing to do: one GET), reseeding the simulator before every run:
 - the same module forced onto the ordinary module path (the test connection plugin tines_test_remote,
   which executes locally but is not called "local");
 - the equivalent ansible.builtin.uri playbook (GET loop, then a POST loop of the missing keys only);
-- the floors: the same requests from this process with one kept-alive requests.Session (HTTP floor),
-  and an ansible.builtin.debug loop over the same items (Ansible's own per-item floor).
+- the floors: the same requests from this process with one kept-alive requests.Session (HTTP floor;
+  also over one http.client connection, for reference), and an ansible.builtin.debug loop over the same
+  items (Ansible's own per-item floor), plus a debug loop templating the module task's four arguments
+  and the module with one templated argument, which show what argument templating costs.
+
+The fast measurements run in --repeat interleaved rounds (medians shown); the module path and uri run
+once (about 1 and 2 minutes at N=100; the whole run takes about 6 minutes). Targets of issue 6 are
+checked and printed as PASS/MISS. --profile adds per-function timers and a cProfile of the workers.
 
 Times are loop times taken from a callback's timestamps (task start to task result, in the
 ansible-playbook main process), so ansible-playbook's start-up is not counted; wall-clock times are
-shown next to them, with the wall time of a play whose only task has an empty loop (start-up alone).
-Requests per case come from the simulator's log. Results are also written as JSON to
+shown next to them, with the wall time of a play whose only task has an empty loop (start-up alone),
+and CPU per case (the ansible-playbook process tree, minus the empty-loop play). Requests per case come from the simulator's log. Results are also written as JSON to
 benchmarks/results/ (git-ignored).
 """
 
