@@ -27,8 +27,8 @@ checked and printed as PASS/MISS. --profile adds per-function timers and a cProf
 Times are loop times taken from a callback's timestamps (task start to task result, in the
 ansible-playbook main process), so ansible-playbook's start-up is not counted; wall-clock times are
 shown next to them, with the wall time of a play whose only task has an empty loop (start-up alone),
-and CPU per case (the ansible-playbook process tree, minus the empty-loop play). Requests per case come from the simulator's log. Results are also written as JSON to
-benchmarks/results/ (git-ignored).
+and CPU per case (the ansible-playbook process tree, minus the empty-loop play). Requests per case
+come from the simulator's log. Results are also written as JSON to benchmarks/results/ (git-ignored).
 """
 
 from __future__ import annotations
