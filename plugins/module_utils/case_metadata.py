@@ -125,40 +125,30 @@ class CaseWriter:
         return metadata
 
     def add(self, pairs):
-        def still_missing():
-            fresh = missing_keys(self.reread(), pairs)
-            return {"metadata": fresh} if fresh else None
-
-        self._send("POST", pairs, still_missing, lambda body: MetadataChanges(body["metadata"], {}, []))
+        self._send("POST", pairs, lambda fresh: missing_keys(fresh, pairs), lambda sent: MetadataChanges(sent, {}, []))
 
     def update(self, pairs):
-        def still_different():
-            fresh = changed_keys(self.reread(), pairs)
-            return {"metadata": fresh} if fresh else None
-
-        self._send("PUT", pairs, still_different, lambda body: MetadataChanges({}, body["metadata"], []))
+        self._send("PUT", pairs, lambda fresh: changed_keys(fresh, pairs), lambda sent: MetadataChanges({}, sent, []))
 
     def remove(self, keys):
-        def still_present():
-            current = self.reread()
-            fresh = [key for key in keys if key in current]
-            return {"metadata": fresh} if fresh else None
-
-        self._send("DELETE", keys, still_present, lambda body: MetadataChanges({}, {}, body["metadata"]))
-
-    def _send(self, method, payload, refresh, as_changes):
-        sent = {"metadata": payload}
-
-        def refresh_and_remember():
-            body = refresh()
-            sent["metadata"] = None if body is None else body["metadata"]
-            return body
-
-        answer = self.client.request(
-            method, self.path, sent, refresh=refresh_and_remember, allow_empty=method == "DELETE"
+        self._send(
+            "DELETE",
+            keys,
+            lambda fresh: [key for key in keys if key in fresh],
+            lambda sent: MetadataChanges({}, {}, sent),
         )
-        if sent["metadata"] is not None:
-            self.since_read.append(as_changes({"metadata": kept_values(sent["metadata"], answer)}))
+
+    def _send(self, method, payload, still_needed, as_changes):
+        """Send one write; before a retry, re-read and send only what `still_needed(fresh_map)` returns."""
+        body = {"metadata": payload}
+
+        def refresh():
+            body["metadata"] = still_needed(self.reread()) or None
+            return body if body["metadata"] is not None else None
+
+        answer = self.client.request(method, self.path, body, refresh=refresh, allow_empty=method == "DELETE")
+        if body["metadata"] is not None:
+            self.since_read.append(as_changes(kept_values(body["metadata"], answer)))
 
     def apply(self, changes):
         """POST, then PUT, then DELETE; DELETE goes first only when adding first would pass the key limit."""
