@@ -41,7 +41,7 @@ def _install_once(session, core_requirement):
 @nox.session(python=None)
 @nox.parametrize("core", CORE_RELEASES, ids=CORE_RELEASES)
 def integration(session, core):
-    """pytest tests/integration -n 2 with ansible-core <core>.x as ansible-playbook."""
+    """pytest tests/e2e -n 2 with ansible-core <core>.x as ansible-playbook."""
     major, minor = (int(part) for part in core.split("."))
     _install_once(session, "ansible-core>=%d.%d,<%d.%d" % (major, minor, major, minor + 1))
     # Fail here, not in some test, if ansible-playbook on PATH is not the release asked for.
@@ -51,4 +51,4 @@ def integration(session, core):
         "import ansible.release as r, shutil, sys; print('ansible-core', r.__version__, 'ansible-playbook at',"
         " shutil.which('ansible-playbook')); sys.exit(not r.__version__.startswith('%s.'))" % core,
     )
-    session.run("pytest", "tests/integration", "-n", "2", "-ra", *session.posargs)
+    session.run("pytest", "tests/e2e", "-n", "2", "-ra", *session.posargs)

@@ -26,8 +26,8 @@ STEPS=(
     "ruff|yes|ruff check and ruff format --check"
     "shellcheck|yes|shellcheck scripts/*.sh .ci/run"
     "unit|yes|pytest tests/unit (.venv, ansible-core 2.19)"
-    "integration|yes|pytest tests/integration -n 2 (.venv, ansible-core 2.19)"
-    "integration-$LOWEST_CORE|no|pytest tests/integration -n 2 (nox venv, ansible-core $LOWEST_CORE)"
+    "integration|yes|pytest tests/e2e -n 2 (.venv, ansible-core 2.19)"
+    "integration-$LOWEST_CORE|no|pytest tests/e2e -n 2 (nox venv, ansible-core $LOWEST_CORE)"
     "sanity|no|ansible-test sanity --venv in a copy under ansible_collections/tines/cases"
     "ansible-test-units|no|ansible-test units --venv --requirements in the same copy"
     "ansible-lint|no|ansible-lint (production profile, offline) on examples/ and docs/"
@@ -214,7 +214,7 @@ step_unit() {
 }
 
 step_integration() {
-    pytest tests/integration -n 2 -ra
+    pytest tests/e2e -n 2 -ra
 }
 
 step_integration_lowest() {

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-from ansible_collections.tines.cases.plugins.module_utils.case_metadata import (
+from ansible_collections.tines.cases.plugins.module_utils._case_task import (
     METADATA_ARGUMENT_SPEC,
     check_metadata_input,
     run_metadata,
 )
-from ansible_collections.tines.cases.plugins.plugin_utils.in_process import InProcessAction
+from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import InProcessAction
 
 
 class ActionModule(InProcessAction):

@@ -65,8 +65,8 @@ status:
   sample: 404
 """
 
-from ansible_collections.tines.cases.plugins.module_utils.ansible_module import run_as_module
-from ansible_collections.tines.cases.plugins.module_utils.case_metadata import INFO_ARGUMENT_SPEC, run_metadata_info
+from ansible_collections.tines.cases.plugins.module_utils._case_task import INFO_ARGUMENT_SPEC, run_metadata_info
+from ansible_collections.tines.cases.plugins.module_utils._module_adapter import run_as_module
 
 
 def main():

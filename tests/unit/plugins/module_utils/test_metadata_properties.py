@@ -7,10 +7,10 @@ import time
 from unittest import mock
 
 import requests
-from ansible_collections.tines.cases.plugins.module_utils import case_metadata
-from ansible_collections.tines.cases.plugins.module_utils.case_metadata import run_metadata
-from ansible_collections.tines.cases.plugins.module_utils.metadata import MetadataChanges, apply_changes, plan_changes
-from ansible_collections.tines.cases.plugins.module_utils.tines_client import TinesClient
+from ansible_collections.tines.cases.plugins.module_utils import _case_task as case_task
+from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata
+from ansible_collections.tines.cases.plugins.module_utils._client import TinesClient
+from ansible_collections.tines.cases.plugins.module_utils._plan import MetadataChanges, apply_changes, plan_changes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -134,7 +134,7 @@ def run_task(tenant, desired, state, overwrite, purge, check_mode=False):
         overwrite=overwrite,
         purge=purge,
     )
-    with mock.patch.object(case_metadata, "TinesClient", client_on(tenant)), mock.patch.object(time, "sleep", no_wait):
+    with mock.patch.object(case_task, "TinesClient", client_on(tenant)), mock.patch.object(time, "sleep", no_wait):
         return run_metadata(params, check_mode=check_mode, diff_mode=True)
 
 

@@ -12,7 +12,7 @@ import time
 from unittest import mock
 
 import pytest
-from ansible_collections.tines.cases.plugins.module_utils.tines_client import (
+from ansible_collections.tines.cases.plugins.module_utils._client import (
     MAX_SINGLE_WAIT,
     MAX_TOTAL_WAIT,
     TinesClient,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.tines.cases.plugins.module_utils.tines_client import (
+from ansible_collections.tines.cases.plugins.module_utils._client import (
     MAX_SINGLE_WAIT,
     TinesError,
     backoff_delay,

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the tines.cases collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the tines.cases collection, not a public API: it may change in any release.
 """What a task wants versus what a case has: every rule about what changes lives here.
 
 Pure functions only (no I/O, no module object), so that the modules, the action

@@ -2,7 +2,7 @@
 
 Several tasks share one ansible-playbook run in the integration tests; the
 simulator stamps each request it logs with the time it arrived, so these start
-times tell which task sent which request (tests/integration/helpers/plays.py).
+times tell which task sent which request (tests/e2e/helpers/plays.py).
 Tasks run one after another on one host, so every request of a task arrives
 after its start and before the next task's start.
 """

@@ -1,13 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the tines.cases collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the tines.cases collection, not a public API: it may change in any release.
 """The one place where a module's errors become `fail_json`."""
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.tines.cases.plugins.module_utils.case_metadata import connection_warnings, failure_result
-from ansible_collections.tines.cases.plugins.module_utils.tines_client import REQUESTS_IMPORT_ERROR, TinesError
+from ansible_collections.tines.cases.plugins.module_utils._case_task import connection_warnings, failure_result
+from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
 
 
 def run_as_module(argument_spec, run):

@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the tines.cases collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the tines.cases collection, not a public API: it may change in any release.
 """Run a module's task in-process on the controller when the task's connection is local.
 
 Shipping and starting a module costs about half a second per loop item, while the
@@ -17,8 +18,8 @@ import os
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.parameters import env_fallback, remove_values
 from ansible.plugins.action import ActionBase
-from ansible_collections.tines.cases.plugins.module_utils.case_metadata import connection_warnings, failure_result
-from ansible_collections.tines.cases.plugins.module_utils.tines_client import REQUESTS_IMPORT_ERROR, TinesError
+from ansible_collections.tines.cases.plugins.module_utils._case_task import connection_warnings, failure_result
+from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
 
 LOCAL_TRANSPORTS = frozenset(("local", "ansible.builtin.local"))
 NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"

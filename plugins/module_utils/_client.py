@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the tines.cases collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the tines.cases collection, not a public API: it may change in any release.
 """How we talk to Tines: one client, one retry policy, one error type.
 
 Every rule about URLs, authentication, retries and error messages lives here;
-what to change on a case does not (see metadata.py).
+what to change on a case does not (see _plan.py).
 """
 
 from __future__ import annotations

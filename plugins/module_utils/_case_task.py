@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the tines.cases collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the tines.cases collection, not a public API: it may change in any release.
 """The tasks themselves: options -> one read -> decision -> writes -> result.
 
 Shared by the modules (run on the target) and the action plugins (run in-process
@@ -13,7 +14,13 @@ import os
 from collections.abc import Mapping
 
 from ansible.module_utils.common.parameters import env_fallback
-from ansible_collections.tines.cases.plugins.module_utils.metadata import (
+from ansible_collections.tines.cases.plugins.module_utils._client import (
+    AUTH_HEADERS,
+    TinesClient,
+    TinesError,
+    normalize_tenant_url,
+)
+from ansible_collections.tines.cases.plugins.module_utils._plan import (
     KEY_LIMIT,
     MetadataChanges,
     MetadataInputError,
@@ -24,12 +31,6 @@ from ansible_collections.tines.cases.plugins.module_utils.metadata import (
     key_limit_error,
     missing_keys,
     plan_changes,
-)
-from ansible_collections.tines.cases.plugins.module_utils.tines_client import (
-    AUTH_HEADERS,
-    TinesClient,
-    TinesError,
-    normalize_tenant_url,
 )
 
 CONNECTION_ARGUMENT_SPEC = dict(
