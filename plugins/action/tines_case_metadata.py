@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.tines.cases.plugins.module_utils._case_task import (
+from ansible_collections.tines.cases.plugins.module_utils._arguments import (
     METADATA_ARGUMENT_SPEC,
     check_metadata_input,
-    run_metadata,
 )
+from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata
 from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import InProcessAction
 
 

@@ -10,52 +10,21 @@ on the controller), so both paths give the same results, check mode and errors.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-
-from ansible.module_utils.common.parameters import env_fallback
-from ansible_collections.tines.cases.plugins.module_utils._client import (
-    AUTH_HEADERS,
-    TinesClient,
-    TinesError,
-    normalize_tenant_url,
+from ansible_collections.tines.cases.plugins.module_utils._arguments import (
+    check_case_id,
+    check_connection,
+    check_metadata_input,
 )
+from ansible_collections.tines.cases.plugins.module_utils._client import TinesClient, TinesError, normalize_tenant_url
 from ansible_collections.tines.cases.plugins.module_utils._plan import (
     KEY_LIMIT,
     MetadataChanges,
-    MetadataInputError,
     apply_changes,
     changed_keys,
-    desired_metadata,
     has_changes,
     key_limit_error,
     missing_keys,
     plan_changes,
-)
-
-CONNECTION_ARGUMENT_SPEC = dict(
-    tenant_url=dict(type="str", fallback=(env_fallback, ["TINES_TENANT_URL"])),
-    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["TINES_API_KEY"])),
-    auth_header=dict(type="str", default="bearer", choices=sorted(AUTH_HEADERS)),
-    validate_certs=dict(type="bool", default=True),
-    ca_path=dict(type="path"),
-    timeout=dict(type="float", default=30),
-    max_retries=dict(type="int", default=5),
-    allow_plain_http=dict(type="bool", default=False),
-)
-
-METADATA_ARGUMENT_SPEC = dict(
-    CONNECTION_ARGUMENT_SPEC,
-    case_id=dict(type="int", required=True),
-    metadata=dict(type="dict", required=True),
-    state=dict(type="str", default="present", choices=["present", "absent"]),
-    overwrite=dict(type="bool", default=False),
-    purge=dict(type="bool", default=False),
-)
-
-INFO_ARGUMENT_SPEC = dict(
-    CONNECTION_ARGUMENT_SPEC,
-    case_id=dict(type="int", required=True),
 )
 
 
@@ -64,18 +33,11 @@ def metadata_path(case_id):
 
 
 def client_from_params(params, environment=None):
-    """Validate the connection options and build the client; raises TinesError before any request.
+    """Check the connection options and build the client; raises TinesError before any request.
 
     `environment` is where proxy and CA bundle variables are read (os.environ when None).
     """
-    if isinstance(params["case_id"], bool) or params["case_id"] <= 0:
-        raise TinesError("case_id must be a positive integer, got %r" % (params["case_id"],))
-    if params["timeout"] <= 0:
-        raise TinesError("timeout must be a positive number of seconds")
-    if params["max_retries"] < 0:
-        raise TinesError("max_retries must be 0 or more")
-    if params["ca_path"] and not os.path.isfile(params["ca_path"]):
-        raise TinesError("ca_path %s is not a readable file of CA certificates" % params["ca_path"])
+    check_connection(params)
     return TinesClient(
         normalize_tenant_url(params["tenant_url"], params["allow_plain_http"]),
         params["api_key"],
@@ -85,6 +47,10 @@ def client_from_params(params, environment=None):
         timeout=params["timeout"],
         max_retries=params["max_retries"],
         environment=environment,
+        rate_limit=params["rate_limit"],
+        rate_limit_timeout=params["rate_limit_timeout"],
+        rate_limit_window=params["rate_limit_window"],
+        allow_plain_http=params["allow_plain_http"],
     )
 
 
@@ -186,27 +152,11 @@ def made_changes(before, after, planned):
     )
 
 
-def check_metadata_input(params):
-    """The task's desired metadata, or TinesError for input Tines must never see.
-
-    Runs on the controller before a module is shipped too: the module's JSON
-    arguments would silently turn `1:` and `"1":` into one key and `true:` into "true".
-    """
-    if params.get("purge") and params.get("state") == "absent":
-        raise TinesError("purge applies to state=present only; with state=absent list the keys to remove")
-    if not isinstance(params.get("metadata"), Mapping):
-        return None  # missing, or a string Ansible's dict type converts: left to argument validation
-    try:
-        return desired_metadata(params["metadata"], allow_null=params.get("state") == "absent")
-    except MetadataInputError as exc:
-        raise TinesError(str(exc)) from None
-
-
 def run_metadata(params, check_mode=False, diff_mode=False, environment=None):
     """Make the case's metadata what the task asks; return the task result (raises TinesError)."""
+    case_id = check_case_id(params["case_id"])
     desired = check_metadata_input(params)
     client = client_from_params(params, environment)
-    case_id = params["case_id"]
     before = read_metadata(client, case_id)
     planned = plan_changes(before, desired, params["state"], params["overwrite"], params["purge"])
     limit_error = key_limit_error(before, planned)
@@ -227,24 +177,18 @@ def run_metadata(params, check_mode=False, diff_mode=False, environment=None):
     )
     if diff_mode:
         result["diff"] = dict(before=before, after=after)
-    return result
+    return with_warnings(result, client)
 
 
 def run_metadata_info(params, check_mode=False, diff_mode=False, environment=None):  # pylint: disable=unused-argument
     """Read a case's metadata; never writes, so check mode changes nothing."""
+    case_id = check_case_id(params["case_id"])
     client = client_from_params(params, environment)
-    return dict(changed=False, case_id=params["case_id"], metadata=read_metadata(client, params["case_id"]))
+    return with_warnings(dict(changed=False, case_id=case_id, metadata=read_metadata(client, case_id)), client)
 
 
-def connection_warnings(params):
-    if not params["validate_certs"]:
-        return ["validate_certs is false: the tenant's TLS certificate is not verified"]
-    return []
-
-
-def failure_result(error):
-    """The failed task result for an error: its message and, when there was one, the HTTP status."""
-    result = dict(failed=True, msg=str(error))
-    if error.status is not None:
-        result["status"] = error.status
+def with_warnings(result, client):
+    """The result, carrying what the client found worth a warning (a budget it could not share)."""
+    if client.warnings:
+        result["warnings"] = list(client.warnings)
     return result

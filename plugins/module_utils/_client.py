@@ -15,9 +15,12 @@ import ipaddress
 import json
 import os
 import random
+import re
 import time
 import traceback
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
+
+from ansible_collections.tines.cases.plugins.module_utils._budget import MIN_WAIT, WINDOW, backoff, budget_for
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -27,12 +30,18 @@ except ImportError:
     requests = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-USER_AGENT = "tines.cases-ansible/0.1.0"
+USER_AGENT = "tines.cases-ansible/0.2.0"
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 BACKOFF_BASE = 0.5
 MAX_SINGLE_WAIT = 60.0
 MAX_TOTAL_WAIT = 120.0
+RATE_LIMIT_TIMEOUT = 600.0
 MESSAGE_LIMIT = 300
+MASK = "********"
+# What an HTTP header can carry of an API key: visible ASCII. Tines keys are letters, digits and dashes.
+HEADER_SAFE_KEY = re.compile(r"[!-~]+\Z")
+# How OpenSSL reports a TLS handshake that got a plain-HTTP answer.
+PLAIN_HTTP_ANSWER = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "UNKNOWN_PROTOCOL")
 AUTH_HEADERS = {
     "bearer": lambda key: ("Authorization", "Bearer " + key),
     "x-user-token": lambda key: ("X-User-Token", key),
@@ -53,13 +62,59 @@ class TinesError(Exception):
         super().__init__(message)
         self.status = status
 
+    def redacted(self, secrets):
+        """The same failure with every form of the secrets in its message masked."""
+        return TinesError(redact_text(str(self), secrets), self.status)
+
 
 class TransientError(TinesError):
-    """A failure that may pass: 429, 500, 502-504, a lost connection or a timeout."""
+    """A failure that may pass: 500, 502-504, a lost connection or a timeout."""
 
     def __init__(self, message, status=None, retry_after=None):
         super().__init__(message, status)
         self.retry_after = retry_after
+
+
+class RateLimited(TransientError):
+    """HTTP 429: the tenant's budget for this key is used up for now."""
+
+
+def clean_api_key(api_key):
+    """The key without the whitespace a paste, `echo` or Vault leaves around it; refused if a header cannot carry it."""
+    if not api_key or not str(api_key).strip():
+        raise TinesError("api_key is required: set the option or the TINES_API_KEY environment variable")
+    key = str(api_key).strip()
+    if not HEADER_SAFE_KEY.match(key):
+        raise TinesError(
+            "api_key contains characters an HTTP header cannot carry (spaces, control characters or non-ASCII "
+            "characters inside the key); Tines API keys have none, so copy the key from Tines again"
+        )
+    return key
+
+
+def secret_forms(secret):
+    """Every way `secret` can show up in text: as given, stripped, and escaped as Python, JSON or a URL would."""
+    forms = set()
+    for text in {str(secret), str(secret).strip()}:
+        forms.update(
+            (
+                text,
+                repr(text)[1:-1],
+                json.dumps(text)[1:-1],
+                json.dumps(text, ensure_ascii=False)[1:-1],
+                text.encode("unicode_escape").decode("ascii"),
+                str(text.encode("utf-8", "surrogateescape"))[2:-1],
+                quote(text, safe=""),
+                quote_plus(text),
+            )
+        )
+    return sorted((form for form in forms if form.strip()), key=len, reverse=True)
+
+
+def redact_text(text, secrets):
+    for form in secrets:
+        text = text.replace(form, MASK)
+    return text
 
 
 def is_loopback(host):
@@ -78,7 +133,9 @@ def normalize_tenant_url(url, allow_plain_http=False):
     clear text, so it is accepted only for loopback addresses unless allowed.
     """
     if not url or not str(url).strip():
-        raise TinesError("tenant_url is required: set the option or the TINES_TENANT_URL environment variable")
+        raise TinesError(
+            "tenant_url is required: set the option or the TINES_TENANT_URL (or TINES_TENANT) environment variable"
+        )
     text = str(url).strip()
     if "://" not in text:
         text = "https://" + text
@@ -89,8 +146,11 @@ def normalize_tenant_url(url, allow_plain_http=False):
         raise TinesError("tenant_url %r is not a valid URL: %s" % (url, exc)) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise TinesError("tenant_url %r is not an http(s) URL such as https://acme.tines.com" % (url,))
-    if parts.path.rstrip("/") or parts.query or parts.fragment or parts.username or parts.password:
-        raise TinesError("tenant_url %r must be the tenant's base URL only, such as https://acme.tines.com" % (url,))
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise TinesError(
+            "tenant_url %r must be the tenant's base URL only (one trailing / at most), such as "
+            "https://acme.tines.com" % (url,)
+        )
     if parts.scheme == "http" and not allow_plain_http and not is_loopback(parts.hostname):
         raise TinesError(
             "tenant_url %r uses plain HTTP to a non-loopback host, which would send the API key unencrypted; "
@@ -205,7 +265,11 @@ def environment_settings(url, environment):
 
 
 class TinesClient:
-    """A small JSON client for the Tines REST API with bounded, Retry-After-aware retries."""
+    """A small JSON client for the Tines REST API: paced under the rate limit, with bounded retries.
+
+    Every error it raises has the API key masked in every form, whatever text the
+    server or a library put into it, so no caller has to rely on Ansible's masking.
+    """
 
     def __init__(
         self,
@@ -217,21 +281,38 @@ class TinesClient:
         timeout=30,
         max_retries=5,
         environment=None,
+        rate_limit=5000,
+        rate_limit_timeout=RATE_LIMIT_TIMEOUT,
+        rate_limit_window=WINDOW,
+        allow_plain_http=False,
     ):
-        if not api_key:
-            raise TinesError("api_key is required: set the option or the TINES_API_KEY environment variable")
+        self.secrets = secret_forms(api_key) if api_key else []
+        try:
+            key = clean_api_key(api_key)
+        except TinesError as exc:
+            raise exc.redacted(self.secrets) from None
         self.base_url = tenant_url
-        name, value = AUTH_HEADERS[auth_header](api_key)
+        name, value = AUTH_HEADERS[auth_header](key)
         self.headers = {
             "Accept": "application/json",
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             name: value,
         }
-        self.proxies, ca_bundle = environment_settings(tenant_url, os.environ if environment is None else environment)
+        environment = os.environ if environment is None else environment
+        self.proxies, ca_bundle = environment_settings(tenant_url, environment)
         self.verify = (ca_path or ca_bundle or True) if validate_certs else False
         self.timeout = timeout
         self.max_retries = max_retries
+        self.rate_limit_timeout = rate_limit_timeout
+        self.rate_limit_window = rate_limit_window
+        self.allow_plain_http = allow_plain_http
+        self.warnings = []
+        self.budget = None
+        if rate_limit:
+            self.budget, warning = budget_for(tenant_url, key, rate_limit, rate_limit_window)
+            if warning:
+                self.warnings.append(warning)
         self.session = shared_session()
         if not validate_certs:
             requests.packages.urllib3.disable_warnings(InsecureRequestWarning)
@@ -239,16 +320,47 @@ class TinesClient:
     def request(self, method, path, body=None, refresh=None, allow_empty=False):
         """Send one API call and return its decoded JSON (None for an allowed empty answer).
 
-        Transient failures are retried up to `max_retries` times. For writes that
-        may have been applied before the failure, `refresh` is called before each
-        retry: it re-reads the case and returns the body still worth sending, or
-        None when nothing is left to do (and None is returned).
+        HTTP 429 is waited out, told to every process sharing the budget, for up to
+        `rate_limit_timeout` seconds. Other transient failures are retried up to
+        `max_retries` times. For writes that may have been applied before a failure,
+        `refresh` is called before each retry: it re-reads the case and returns the
+        body still worth sending, or None when nothing is left to do (and None is returned).
         """
+        try:
+            return self._request(method, path, body, refresh, allow_empty)
+        except TinesError as exc:
+            raise exc.redacted(self.secrets) from None
+
+    def _request(self, method, path, body, refresh, allow_empty):
         waited = 0.0
         retry = 0
+        limited_since = None
+        strikes = 0
         while True:
+            slot = self.budget.wait_for_slot() if self.budget is not None else None
             try:
                 return self._send_once(method, path, body, allow_empty)
+            except RateLimited as exc:
+                # Tines refused the request without acting on it: wait, then send the same again.
+                now = time.monotonic()
+                limited_since = now if limited_since is None else limited_since
+                strikes += 1
+                retry_after = None if exc.retry_after is None else min(max(exc.retry_after, MIN_WAIT), MAX_SINGLE_WAIT)
+                if self.budget is not None:
+                    delay = self.budget.rate_limited(slot, retry_after)
+                elif retry_after is not None:
+                    delay = retry_after
+                else:
+                    delay = backoff(strikes, self.rate_limit_window, random.uniform(0.5, 1.0))
+                if now - limited_since + delay > self.rate_limit_timeout:
+                    raise TinesError(
+                        "%s; still rate limited after %.0f s of waiting (rate_limit_timeout is %s s)"
+                        % (exc, now - limited_since, _number(self.rate_limit_timeout)),
+                        exc.status,
+                    ) from None
+                if self.budget is None:
+                    time.sleep(delay)
+                continue
             except TransientError as exc:
                 delay = backoff_delay(retry, exc.retry_after)
                 if retry >= self.max_retries or waited + delay > MAX_TOTAL_WAIT:
@@ -260,10 +372,10 @@ class TinesClient:
                 time.sleep(delay)
                 waited += delay
                 retry += 1
-                if refresh is not None:
-                    body = refresh()
-                    if body is None:
-                        return None
+            if refresh is not None:
+                body = refresh()
+                if body is None:
+                    return None
 
     def _send_once(self, method, path, body, allow_empty):
         url = self.base_url + path
@@ -279,10 +391,7 @@ class TinesClient:
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError as exc:
-            raise TinesError(
-                "%s %s: TLS verification of %s failed (%s); set ca_path to the CA bundle that signed the "
-                "tenant's certificate" % (method, path, self.base_url, _reason(exc))
-            ) from None
+            raise TinesError("%s %s: %s" % (method, path, self._tls_problem(exc))) from None
         except requests.exceptions.Timeout:
             raise TransientError(
                 "%s %s: no answer from %s within %s s" % (method, path, self.base_url, self.timeout)
@@ -295,9 +404,24 @@ class TinesClient:
             raise TransientError(
                 "%s %s: connection to %s failed (%s)" % (method, path, self.base_url, _reason(exc))
             ) from None
-        except (requests.exceptions.RequestException, OSError) as exc:
+        except (requests.exceptions.RequestException, OSError, ValueError) as exc:
             raise TinesError("%s %s: request failed (%s)" % (method, path, _reason(exc))) from None
         return self._decode(method, path, response, allow_empty)
+
+    def _tls_problem(self, exc):
+        """What a failed TLS handshake means for the user, with the fix that applies to this tenant_url."""
+        reason = _reason(exc)
+        if not any(marker in _chain_text(exc).upper() for marker in PLAIN_HTTP_ANSWER):
+            return (
+                "TLS verification of %s failed (%s); set ca_path to the CA bundle that signed the tenant's "
+                "certificate" % (self.base_url, reason)
+            )
+        plain = "http://" + urlsplit(self.base_url).netloc
+        if self.allow_plain_http or is_loopback(urlsplit(self.base_url).hostname):
+            fix = "if it really serves plain HTTP, set tenant_url to %s" % plain
+        else:
+            fix = "check the port in tenant_url, or the proxy in between"
+        return "%s answered the TLS handshake in plain HTTP (%s); %s" % (self.base_url, reason, fix)
 
     def _decode(self, method, path, response, allow_empty):
         status = response.status_code
@@ -307,6 +431,12 @@ class TinesClient:
                 "API key never goes to another address; check tenant_url"
                 % (method, path, status, response.headers.get("Location", "(no Location)")),
                 status,
+            )
+        if status == 429:
+            raise RateLimited(
+                describe_http_error(method, path, status, response.text),
+                status,
+                parse_retry_after(response.headers.get("Retry-After")),
             )
         if status in RETRY_STATUSES:
             raise TransientError(
@@ -343,3 +473,18 @@ def _reason(exc):
     inner = exc.args[0] if exc.args else exc
     inner = getattr(inner, "reason", inner)
     return truncate(str(inner) or type(inner).__name__, 200)
+
+
+def _chain_text(exc, depth=0):
+    """The text of an exception and of everything it wraps (requests nests urllib3 nests ssl)."""
+    if depth > 6 or exc is None:
+        return ""
+    parts = [str(exc), str(getattr(exc, "reason", "") or "")]
+    for inner in [*getattr(exc, "args", ()), getattr(exc, "reason", None), exc.__cause__, exc.__context__]:
+        if isinstance(inner, BaseException) and inner is not exc:
+            parts.append(_chain_text(inner, depth + 1))
+    return " ".join(parts)
+
+
+def _number(value):
+    return "%g" % value

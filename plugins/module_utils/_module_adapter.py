@@ -2,26 +2,100 @@
 # Copyright: Contributors to the tines.cases collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Internal to the tines.cases collection, not a public API: it may change in any release.
-"""The one place where a module's errors become `fail_json`."""
+"""Where task results and errors take Ansible's shape, for the module and the in-process action alike.
+
+The tasks only return results and raise TinesError. Everything else a user sees
+(the failure result, warnings, and the masking of secrets in every value of the
+result) is decided here, so both execution paths give the same result on every
+ansible-core release, whether or not that release masks no_log values itself.
+"""
 
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.tines.cases.plugins.module_utils._case_task import connection_warnings, failure_result
-from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
+from ansible_collections.tines.cases.plugins.module_utils._client import (
+    MASK,
+    REQUESTS_IMPORT_ERROR,
+    TinesError,
+    secret_forms,
+)
+
+NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def connection_warnings(params):
+    if params.get("validate_certs") is False:
+        return ["validate_certs is false: the tenant's TLS certificate is not verified"]
+    return []
+
+
+def failure_result(error):
+    """The failed task result for an error: its message and, when there was one, the HTTP status."""
+    result = dict(failed=True, msg=str(error))
+    if error.status is not None:
+        result["status"] = error.status
+    return result
+
+
+def secrets_of(argument_spec, params):
+    """Every text form of every no_log option the task was given, longest first."""
+    forms = set()
+    for name, spec in argument_spec.items():
+        value = params.get(name)
+        if spec.get("no_log") and isinstance(value, str) and value.strip():
+            forms.update(secret_forms(value))
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact(value, secrets):
+    """A copy of a result with every secret masked, in keys and values at any depth."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        for form in secrets:
+            value = value.replace(form, MASK)
+        return value
+    if isinstance(value, dict):
+        return {redact(key, secrets): redact(item, secrets) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact(item, secrets) for item in value]
+    return value
+
+
+def invocation(argument_spec, params):
+    """What a module reports as `invocation`: the parameters it was given, with no_log options masked."""
+    return {
+        "module_args": {
+            name: NO_LOG_PLACEHOLDER if argument_spec.get(name, {}).get("no_log") and value is not None else value
+            for name, value in params.items()
+        }
+    }
+
+
+def task_result(argument_spec, params, run, check_mode, diff_mode, environment=None):
+    """Run a task and shape its result: failures from TinesError, warnings in one list, secrets masked."""
+    warnings = connection_warnings(params)
+    try:
+        result = run(params, check_mode, diff_mode, environment)
+    except TinesError as exc:
+        result = failure_result(exc)
+    warnings.extend(result.pop("warnings", ()))
+    if warnings:
+        result["warnings"] = warnings
+    return redact(result, secrets_of(argument_spec, params))
 
 
 def run_as_module(argument_spec, run):
-    """Parse options, run the task and exit; `run(params, check_mode, diff_mode)` returns the result."""
+    """The module's main(): parse options, run the task and exit; `run(params, check_mode, diff_mode, env)`."""
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
-    for warning in connection_warnings(module.params):
+    result = task_result(argument_spec, module.params, run, module.check_mode, module._diff)  # pylint: disable=protected-access
+    # Ours, masked: ansible-core 2.22 reports the parameters unmasked. Releases that honour
+    # INJECT_INVOCATION drop it when the setting is off.
+    result["invocation"] = invocation(argument_spec, module.params)
+    for warning in result.pop("warnings", ()):
         module.warn(warning)
-    try:
-        result = run(module.params, module.check_mode, module._diff)  # pylint: disable=protected-access
-    except TinesError as exc:
-        failure = failure_result(exc)
-        del failure["failed"]
-        module.fail_json(**failure)
+    if result.pop("failed", False):
+        module.fail_json(**result)
     module.exit_json(**result)

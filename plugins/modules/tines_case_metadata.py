@@ -166,7 +166,8 @@ status:
   sample: 404
 """
 
-from ansible_collections.tines.cases.plugins.module_utils._case_task import METADATA_ARGUMENT_SPEC, run_metadata
+from ansible_collections.tines.cases.plugins.module_utils._arguments import METADATA_ARGUMENT_SPEC
+from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata
 from ansible_collections.tines.cases.plugins.module_utils._module_adapter import run_as_module
 
 

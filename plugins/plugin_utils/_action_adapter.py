@@ -5,24 +5,64 @@
 """Run a module's task in-process on the controller when the task's connection is local.
 
 Shipping and starting a module costs about half a second per loop item, while the
-API calls take milliseconds. When the task would run on the controller anyway,
-the action plugin runs the same code (argument spec, client, decisions from
-module_utils) in the worker process and keeps one HTTP session for the whole
-loop. On any other connection it runs the module on the target as usual.
+API calls take milliseconds. When a synchronous task would run on the controller
+anyway, the action plugin runs the same code (argument spec, checks, client,
+decisions from module_utils) in the worker process and keeps one HTTP session and
+one rate budget for the whole loop. Otherwise (another connection, async, no
+`requests` on the controller) it runs the module as usual. Both paths shape their
+results in module_utils/_module_adapter.py, so they look the same.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
+from ansible import constants as C
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import env_fallback, remove_values
+from ansible.module_utils.common.parameters import env_fallback
+from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
-from ansible_collections.tines.cases.plugins.module_utils._case_task import connection_warnings, failure_result
 from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
+from ansible_collections.tines.cases.plugins.module_utils._module_adapter import (
+    invocation,
+    redact,
+    secrets_of,
+    task_result,
+)
 
 LOCAL_TRANSPORTS = frozenset(("local", "ansible.builtin.local"))
-NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def plain(value):
+    """A copy with Ansible's tagged subclasses of str, int, dict... turned into the plain types a module gets."""
+    if isinstance(value, Mapping):
+        return {plain(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    for kind in (bool, str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def validated_options(argument_spec, args, name, kind="module"):
+    """Validate `args` as AnsibleModule would: (params, None), or (params, the message AnsibleModule gives)."""
+    validation = ArgumentSpecValidator(argument_spec).validate(plain(args))
+    if not validation.error_messages:
+        return validation.validated_parameters, None
+    message = validation.errors.msg
+    if isinstance(validation.errors[0], UnsupportedError):
+        message = "Unsupported parameters for (%s) %s: %s" % (name, kind, message)
+    return validation.validated_parameters, message
+
+
+def injects_invocation(task_vars):
+    """Whether modules add `invocation` to their results: always before ansible-core 2.21, then INJECT_INVOCATION."""
+    try:
+        return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars))
+    except Exception:  # pylint: disable=broad-exception-caught # the setting does not exist before 2.21
+        return True
 
 
 class InProcessAction(ActionBase):
@@ -34,41 +74,53 @@ class InProcessAction(ActionBase):
     CHECK_INPUT = None  # optional check(args) run on the controller before a module is shipped
 
     TRANSFERS_FILES = False
+    _supports_async = True  # async tasks run the module through Ansible's async wrapper
 
     def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
         task_env = self._task_environment()
         args = self._args_with_fallbacks(task_env)
-        if not self._runs_on_controller():
-            refused = self._refuse_before_shipping(args)
-            if refused:
-                return refused
-            return self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars)
-        result = super().run(tmp, task_vars)
-        validation = ArgumentSpecValidator(self.ARGUMENT_SPEC).validate(args)
-        secrets = validation._no_log_values  # pylint: disable=protected-access
-        params = validation.validated_parameters
-        if validation.error_messages:
-            result.update(failed=True, msg=validation.errors.msg)
+        params, error = validated_options(self.ARGUMENT_SPEC, args, self.MODULE)
+        in_process = self._runs_in_process()
+        if not (error or in_process):
+            error = self._refusal_before_shipping(args)
+            if not error:
+                return self._run_module(result, args, task_vars)
+        if error:
+            result.update(failed=True, msg=error)
         else:
-            result.update(self._run_task(params, dict(os.environ, **task_env)))
-            result["invocation"] = {"module_args": self._invocation_args(params)}
-        return remove_values(result, secrets)
+            check_mode, diff_mode = bool(self._task.check_mode), bool(self._task.diff)
+            environment = dict(os.environ, **task_env)
+            result.update(task_result(self.ARGUMENT_SPEC, params, self.RUN, check_mode, diff_mode, environment))
+        given = {**args, **params}  # as AnsibleModule reports them: raw arguments, then validated values
+        if injects_invocation(task_vars):
+            result["invocation"] = invocation(self.ARGUMENT_SPEC, given)
+        return redact(result, secrets_of(self.ARGUMENT_SPEC, given))
 
-    def _refuse_before_shipping(self, args):
-        """A failed result for input the module's JSON arguments would quietly change, else None."""
-        if self.CHECK_INPUT is None:
-            return None
-        try:
-            self.CHECK_INPUT(args)
-        except TinesError as exc:
-            return failure_result(exc)
-        return None
-
-    def _runs_on_controller(self):
-        """True when the task's connection is local and the controller's Python has requests."""
-        if REQUESTS_IMPORT_ERROR:
+    def _runs_in_process(self):
+        """True for a synchronous task on a local connection, with requests in the controller's Python."""
+        if REQUESTS_IMPORT_ERROR or self._task.async_val:
             return False
         return self._connection is not None and getattr(self._connection, "transport", None) in LOCAL_TRANSPORTS
+
+    def _refusal_before_shipping(self, args):
+        """Why the module must not be shipped: input its JSON arguments would quietly change (else None)."""
+        if self.CHECK_INPUT is not None:
+            try:
+                self.CHECK_INPUT(args)
+            except TinesError as exc:
+                return str(exc)
+        return None
+
+    def _run_module(self, result, args, task_vars):
+        """Ship the module, through the async wrapper when the task is async."""
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
+        result.update(
+            self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars, wrap_async=wrap_async)
+        )
+        if not wrap_async:
+            self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
+        return result
 
     def _fallback_variables(self):
         """Option name -> environment variables it falls back to."""
@@ -108,20 +160,3 @@ class InProcessAction(ActionBase):
             raw_environment_out.clear()
             raw_environment_out.update(environment)
         return self._connection._shell.env_prefix(**environment)  # pylint: disable=protected-access
-
-    def _run_task(self, params, environment):
-        warnings = connection_warnings(params)
-        try:
-            result = self.RUN(params, bool(self._task.check_mode), bool(self._task.diff), environment)
-        except TinesError as exc:
-            result = failure_result(exc)
-        if warnings:
-            result["warnings"] = warnings
-        return result
-
-    def _invocation_args(self, params):
-        """What a module reports as `invocation`: the parameters, with no_log options masked."""
-        return {
-            name: NO_LOG_PLACEHOLDER if spec.get("no_log") and params.get(name) is not None else params.get(name)
-            for name, spec in self.ARGUMENT_SPEC.items()
-        }

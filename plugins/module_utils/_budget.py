@@ -1,0 +1,330 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the tines.cases collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Internal to the tines.cases collection, not a public API: it may change in any release.
+"""One request budget per tenant and API key on a host, shared by every process that uses them.
+
+Tines counts requests per (client IP, API token) over a minute, so every task, loop
+item and fork on one host that uses the same key draws from one budget. The budget
+is a ring of the last `rate_limit` send times in a small file that each process maps
+and locks for a few microseconds per request: a request may go out once the one
+`limit` places before it is a window old, so no window ever holds more than `limit`.
+A 429 tells every process at once: the ring learns how many requests the tenant
+really allowed and when to try again.
+
+The decisions (`reserve`, `note_rate_limited`, `backoff`) are pure functions of a
+`Ring` over any buffer; the file, the lock and the sleeping are at the edge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import mmap
+import os
+import random
+import stat
+import struct
+import threading
+import time
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: every process keeps its own budget
+    fcntl = None
+
+WINDOW = 60.0
+MAGIC = b"TCRB"
+VERSION = 1
+# magic, version, spare, capacity, head, limit, strikes, blocked_until, last_429
+HEADER = struct.Struct("<4sHHIIIIdd")
+SLOT = struct.Struct("<d")
+STALE_AFTER = 86400.0
+# The shortest wait after a 429, even when Retry-After says 0: no process polls a full budget in a tight loop.
+MIN_WAIT = 0.5
+SALT_FILE = "name-salt"
+
+
+def pacing_margin(window):
+    """Slack added to each window, so that jitter in when requests arrive never tips one over."""
+    return min(1.0, max(0.05, window * 0.005))
+
+
+def backoff(strikes, window, jitter=1.0):
+    """Wait after the `strikes`-th 429 in a row that came without Retry-After: doubling up to the window."""
+    return min(window, max(MIN_WAIT, window / 64.0 * 2 ** max(0, strikes - 1))) * jitter
+
+
+class Ring:
+    """The budget's state in a buffer (a shared mapping or a bytearray): a header and `capacity` send times."""
+
+    def __init__(self, buffer):
+        self.buffer = buffer
+
+    @staticmethod
+    def size(capacity):
+        return HEADER.size + SLOT.size * capacity
+
+    def initialize(self, capacity, times=()):
+        """Empty the ring for `capacity` requests, keeping the newest of `times` (oldest first)."""
+        kept = list(times)[-capacity:] if capacity else []
+        HEADER.pack_into(self.buffer, 0, MAGIC, VERSION, 0, capacity, len(kept) % capacity, capacity, 0, 0.0, 0.0)
+        for index in range(capacity):
+            self[index] = kept[index] if index < len(kept) else 0.0
+
+    def valid(self):
+        return len(self.buffer) >= HEADER.size and HEADER.unpack_from(self.buffer, 0)[:2] == (MAGIC, VERSION)
+
+    def _fields(self):
+        return list(HEADER.unpack_from(self.buffer, 0))
+
+    def _set(self, position, value):
+        fields = self._fields()
+        fields[position] = value
+        HEADER.pack_into(self.buffer, 0, *fields)
+
+    capacity = property(lambda self: self._fields()[3])
+    head = property(lambda self: self._fields()[4], lambda self, value: self._set(4, value))
+    limit = property(lambda self: self._fields()[5], lambda self, value: self._set(5, value))
+    strikes = property(lambda self: self._fields()[6], lambda self, value: self._set(6, value))
+    blocked_until = property(lambda self: self._fields()[7], lambda self, value: self._set(7, value))
+    last_429 = property(lambda self: self._fields()[8], lambda self, value: self._set(8, value))
+
+    def __getitem__(self, index):
+        return SLOT.unpack_from(self.buffer, HEADER.size + SLOT.size * (index % self.capacity))[0]
+
+    def __setitem__(self, index, value):
+        SLOT.pack_into(self.buffer, HEADER.size + SLOT.size * (index % self.capacity), value)
+
+    def times(self):
+        """Every recorded send time, oldest first."""
+        capacity, head = self.capacity, self.head
+        return [self[head + offset] for offset in range(capacity)]
+
+
+def reserve(ring, now, window):
+    """Claim the next send time (returned with its slot): when the request `limit` places back is a window old.
+
+    Send times never go backwards, so the ring stays in order. A limit lowered by a
+    429 goes back to the full budget after two quiet windows.
+    """
+    if ring.limit < ring.capacity and now - ring.last_429 > 2 * window:
+        ring.limit = ring.capacity
+    head = ring.head
+    at = max(now, ring.blocked_until, ring[head - 1], ring[head - ring.limit] + window + pacing_margin(window))
+    ring[head] = at
+    ring.head = (head + 1) % ring.capacity
+    return at, head
+
+
+def confirm(ring, slot, now):
+    """Record that the request of `slot` really went out at `now` (later than planned when the process was slow)."""
+    if now > ring[slot]:
+        ring[slot] = now
+
+
+def note_rate_limited(ring, slot, now, window, retry_after=None, jitter=1.0):
+    """Take in a 429 for the request of `slot`: hold every process back, and learn what the tenant allows.
+
+    The refused request is forgotten (Tines did not count it as served). When ours
+    were the requests it served in the last window, the limit drops to their number
+    until two quiet windows pass. Returns the seconds until requests may go out
+    again; without Retry-After that wait doubles with each 429 in a row, up to the window.
+    """
+    ring[slot] = 0.0
+    if slot == (ring.head - 1) % ring.capacity:
+        ring.head = slot
+    strikes = 1 if now - ring.last_429 > window else ring.strikes + 1
+    served = sum(1 for sent in ring.times() if now - window < sent <= now)
+    if served:
+        ring.limit = min(ring.limit, served)
+    wait = retry_after if retry_after is not None else backoff(strikes, window, jitter)
+    ring.blocked_until = max(ring.blocked_until, now + wait)
+    ring.strikes = strikes
+    ring.last_429 = now
+    return ring.blocked_until - now
+
+
+class RateBudget:
+    """Paces one process's requests against a Ring kept in `store`, which provides locking."""
+
+    def __init__(self, store, window=WINDOW):
+        self.store = store
+        self.window = window
+
+    def wait_for_slot(self):
+        """Sleep until this process may send its next request; returns the request's slot."""
+        with self.store.ring() as ring:
+            at, slot = reserve(ring, time.time(), self.window)
+        delay = at - time.time()
+        if delay > 0:
+            time.sleep(delay)
+            with self.store.ring() as ring:
+                confirm(ring, slot, time.time())
+        return slot
+
+    def rate_limited(self, slot, retry_after=None):
+        """Tell every process that the request of `slot` got a 429; returns the seconds to hold back."""
+        with self.store.ring() as ring:
+            return note_rate_limited(ring, slot, time.time(), self.window, retry_after, random.uniform(0.5, 1.0))
+
+
+class _Locked:
+    def __init__(self, acquire, release, ring):
+        self.acquire, self.release, self.ring_ = acquire, release, ring
+
+    def __enter__(self):
+        self.acquire()
+        return self.ring_()
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+
+class MemoryStore:
+    """A budget for this process only: where no private directory can hold a shared one."""
+
+    def __init__(self, capacity):
+        self._ring = Ring(bytearray(Ring.size(capacity)))
+        self._ring.initialize(capacity)
+        self._lock = threading.Lock()
+
+    def ring(self):
+        return _Locked(self._lock.acquire, self._lock.release, lambda: self._ring)
+
+
+class FileStore:
+    """A budget shared by every process of this user on this host, in a mapped file under a lock."""
+
+    def __init__(self, path, capacity):
+        self.capacity = capacity
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        self.map = None
+        self._thread_lock = threading.Lock()
+        with self.ring():
+            pass
+
+    def ring(self):
+        return _Locked(self._acquire, self._release, lambda: Ring(self.map))
+
+    def _acquire(self):
+        self._thread_lock.acquire()
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        size = os.fstat(self.fd).st_size
+        if self.map is None or len(self.map) != size:
+            self._remap(size)
+        ring = Ring(self.map) if self.map is not None else None
+        if ring is None or not ring.valid() or ring.capacity != self.capacity:
+            self._rebuild(ring.times() if ring is not None and ring.valid() else ())
+
+    def _release(self):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self._thread_lock.release()
+
+    def _remap(self, size):
+        if self.map is not None:
+            self.map.close()
+        self.map = mmap.mmap(self.fd, size) if size else None
+
+    def _rebuild(self, times):
+        """Size the file for this task's rate_limit, keeping the newest send times."""
+        os.ftruncate(self.fd, Ring.size(self.capacity))
+        self._remap(Ring.size(self.capacity))
+        Ring(self.map).initialize(self.capacity, sorted(times))
+
+
+def state_directory(environ=None):
+    """A directory only this user can enter, for the budgets; None when there is none to be had.
+
+    $XDG_RUNTIME_DIR (a per-user tmpfs) when set, else the user's cache directory.
+    """
+    environ = os.environ if environ is None else environ
+    candidates = []
+    if environ.get("XDG_RUNTIME_DIR"):
+        candidates.append(os.path.join(environ["XDG_RUNTIME_DIR"], "tines.cases"))
+    cache = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    candidates.append(os.path.join(cache, "tines.cases", "rate-budgets"))
+    for path in candidates:
+        if _private_directory(path):
+            return path
+    return None
+
+
+def _private_directory(path):
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            return False
+        if info.st_mode & 0o077:
+            os.chmod(path, 0o700)
+        return True
+    except OSError:
+        return False
+
+
+def budget_file_name(directory, tenant_url, api_key):
+    """The budget's file name: a keyed hash of tenant and key, so that it reveals neither."""
+    salt_path = os.path.join(directory, SALT_FILE)
+    try:
+        fd = os.open(salt_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(32))
+    with open(salt_path, "rb") as handle:
+        salt = handle.read()
+    if len(salt) < 32:
+        raise OSError("budget name salt %s is incomplete" % salt_path)
+    digest = hmac.new(salt, ("%s\n%s" % (tenant_url, api_key)).encode("utf-8"), hashlib.sha256).hexdigest()
+    return digest[:40] + ".budget"
+
+
+def prune_stale(directory, now=None):
+    """Remove budgets nobody has used for a day (each test server or retired key leaves one behind)."""
+    now = time.time() if now is None else now
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if not name.endswith(".budget"):
+            continue
+        try:
+            if now - os.lstat(path).st_mtime > STALE_AFTER:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+_BUDGETS = {}
+_BUDGETS_LOCK = threading.Lock()
+
+
+def budget_for(tenant_url, api_key, rate_limit, window=WINDOW, environ=None):
+    """The RateBudget of this tenant and key for this process (reused by every loop item), and a warning or None.
+
+    Falls back to a budget of this process alone, with a warning, when no private
+    directory or file locking is available.
+    """
+    directory = state_directory(environ) if fcntl is not None else None
+    with _BUDGETS_LOCK:
+        if directory is not None:
+            try:
+                path = os.path.join(directory, budget_file_name(directory, tenant_url, api_key))
+                # A forked child must open the file itself: a lock on an inherited descriptor is its parent's.
+                key = (path, rate_limit, window, os.getpid())
+                if key not in _BUDGETS:
+                    if not os.path.exists(path):
+                        prune_stale(directory)
+                    _BUDGETS[key] = RateBudget(FileStore(path, rate_limit), window)
+                return _BUDGETS[key], None
+            except OSError as exc:
+                problem = "cannot use %s (%s)" % (directory, exc.strerror or exc)
+        else:
+            problem = "no private directory for it (tried $XDG_RUNTIME_DIR and ~/.cache)"
+        key = (hashlib.sha256(("%s\n%s" % (tenant_url, api_key)).encode("utf-8")).digest(), rate_limit, window)
+        if key not in _BUDGETS:
+            _BUDGETS[key] = RateBudget(MemoryStore(rate_limit), window)
+        return _BUDGETS[key], (
+            "rate_limit is paced for this process only: %s, so other processes on this host using the same "
+            "API key are not counted" % problem
+        )
