@@ -6,9 +6,20 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Attributes every module of the collection shares."""
+    """Attributes, requirements and notes every module of the collection shares."""
 
     DOCUMENTATION = r"""
+requirements:
+  - requests >= 2.25 (on the controller for tasks that run locally, otherwise on the target host)
+notes:
+  - Options can be set once per play with C(module_defaults) and the action group C(group/tines.cases.tines).
+  - >-
+    When a synchronous task's connection is local (C(hosts: localhost), C(connection: local) or
+    C(delegate_to: localhost)) the module runs in-process on the controller through an action plugin of the same
+    name, which is much faster in loops. On any other connection, and for C(async) tasks, it runs as a module on
+    the target host (through Ansible's async wrapper for C(async)). Either way the environment variables come
+    from the task's C(environment) keyword first, then from the environment Ansible runs in (the controller's
+    for in-process runs, the target's otherwise).
 attributes:
   action:
     description: Has an action plugin of the same name that runs the task in-process on the controller when

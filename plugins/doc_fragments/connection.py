@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection and authentication options shared by every module of the collection."""
+    """Connection, authentication and rate-limit options shared by every module and plugin of the collection."""
 
     DOCUMENTATION = r"""
 options:
@@ -16,15 +16,21 @@ options:
       - A bare host name gets V(https://). One trailing V(/) is ignored; any other path is refused.
       - Plain V(http://) is accepted only for loopback addresses (V(localhost), V(127.0.0.0/8), V(::1))
         unless O(allow_plain_http=true), so that the API key is never sent unencrypted by accident.
-      - If not set, the value of the E(TINES_TENANT_URL) environment variable is used.
-      - One of the option or the environment variable is required.
+      - If not set, the value of the E(TINES_TENANT_URL) environment variable is used, and failing that the value
+        of E(TINES_TENANT) (which Tines' Terraform provider reads too).
+      - One of the option or the environment variables is required.
     type: str
   api_key:
     description:
       - Tines API key (personal, service, tenant owner or team key) with edit rights on the case's team.
       - "Sent as C(Authorization: Bearer <key>), or as C(X-User-Token) when O(auth_header=x-user-token)."
       - If not set, the value of the E(TINES_API_KEY) environment variable is used.
-      - One of the option or the environment variable is required. Never logged or returned.
+      - One of the option or the environment variable is required.
+      - Spaces, tabs and line breaks around the key are removed (a key stored with C(echo key | ansible-vault
+        encrypt_string) ends in a newline). A key with such characters, or non-ASCII ones, inside it is refused
+        before any request.
+      - Never logged or returned; every message built from a server answer or a library error has the key masked
+        as C(********), in whatever form it appears there.
     type: str
   auth_header:
     description:
@@ -53,31 +59,53 @@ options:
     default: 30
   max_retries:
     description:
-      - How many times a request is retried after HTTP 429, 500, 502, 503, 504, a timeout or a lost connection.
+      - How many times a request is retried after HTTP 500, 502, 503, 504, a timeout or a lost connection.
       - Waits honour C(Retry-After) (seconds or HTTP date, at most 60 seconds each); without it the wait grows
         exponentially from about half a second, with jitter. All waits of one request add up to at most
         120 seconds.
       - A write is retried only after a fresh read shows it is still needed, so a write that Tines applied
         before failing is never sent twice.
-      - V(0) disables retries.
+      - V(0) disables these retries. HTTP 429 is not counted here; see O(rate_limit_timeout).
     type: int
     default: 5
+  rate_limit:
+    description:
+      - The number of requests per minute that this host may send to the tenant with this API key. Tines allows
+        5000 by default, counted per client IP address and API key.
+      - Every task, loop item and fork on one host that uses the same O(tenant_url) and O(api_key) shares this
+        budget, through a small state file in a directory only the user can read (E(XDG_RUNTIME_DIR), else
+        C(~/.cache)). The file is named by a keyed hash, never by the key. Requests are paced so that no window
+        of O(rate_limit_window) seconds holds more than O(rate_limit) of them; runs below the budget are not
+        slowed down.
+      - When Tines still answers HTTP 429 (another tool uses the same key, or the tenant allows less), every
+        process sharing the budget holds back, and the budget lowers itself to what the tenant allowed until
+        two windows pass without another 429.
+      - Set it below 5000 when other tools share the key, or to what your tenant allows. V(0) turns pacing off.
+      - If not set, the value of the E(TINES_RATE_LIMIT) environment variable is used.
+    type: int
+    default: 5000
+  rate_limit_timeout:
+    description:
+      - How long, in seconds, one request may keep being answered HTTP 429 before the task fails.
+      - A 429 is waited out, however many there are, for as long as C(Retry-After) asks (at most 60 seconds at a
+        time) or, without it, for a wait that doubles from about a second up to O(rate_limit_window); then the
+        same request is sent again (Tines did not act on it, so it is not read again first).
+      - V(0) fails on the first 429.
+    type: float
+    default: 600
+  rate_limit_window:
+    description:
+      - The length, in seconds, of the window Tines counts O(rate_limit) requests in.
+      - Tines documents a per-minute limit; change this only for a tenant, gateway or test server that counts
+        over another window.
+    type: float
+    default: 60
   allow_plain_http:
     description:
       - Allow an V(http://) O(tenant_url) that is not a loopback address.
       - The API key then crosses the network unencrypted. Use only on networks you trust.
     type: bool
     default: false
-requirements:
-  - requests >= 2.25 (on the controller for tasks that run locally, otherwise on the target host)
-notes:
-  - Options can be set once per play with C(module_defaults) and the action group C(group/tines.cases.tines).
-  - >-
-    When the task's connection is local (C(hosts: localhost), C(connection: local) or C(delegate_to: localhost))
-    the module runs in-process on the controller through an action plugin of the same name, which is much
-    faster in loops. On any other connection it runs on the target host like any module. Either way the
-    environment variables come from the task's C(environment) keyword first, then from the environment
-    Ansible runs in (the controller's for in-process runs, the target's otherwise).
 seealso:
   - name: Tines API authentication
     description: How to create an API key and the headers Tines accepts.
