@@ -8,6 +8,7 @@ from unittest import mock
 
 import requests
 from ansible_collections.tines.cases.plugins.module_utils import _case_task as case_task
+from ansible_collections.tines.cases.plugins.module_utils._arguments import METADATA_ARGUMENT_SPEC
 from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesClient
 from ansible_collections.tines.cases.plugins.module_utils._plan import MetadataChanges, apply_changes, plan_changes
@@ -119,15 +120,13 @@ class FakeTenant:
 
 
 def run_task(tenant, desired, state, overwrite, purge, check_mode=False):
-    params = dict(
+    params = {name: spec.get("default") for name, spec in METADATA_ARGUMENT_SPEC.items()}
+    params.update(
         tenant_url="https://acme.tines.example",
         api_key="k",
-        auth_header="bearer",
-        validate_certs=True,
-        ca_path=None,
         timeout=5,
         max_retries=6,
-        allow_plain_http=False,
+        rate_limit=0,  # pacing keeps a budget file: not for a test without I/O
         case_id=1,
         metadata=desired,
         state=state,

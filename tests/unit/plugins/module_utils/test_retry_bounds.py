@@ -1,8 +1,8 @@
 """Properties of the client's retry loop: whatever the server asks, the waits and the requests are bounded.
 
-The integration tests cannot wait minutes for the 60 s and 120 s caps, so these
-run the real TinesClient.request against a fake session that answers 429 or 503
-forever, with sleeping recorded instead of done.
+The integration tests cannot wait minutes for the 60 s, 120 s and rate_limit_timeout
+caps, so these run the real TinesClient.request against a fake session that answers
+429 or 503 forever, on a fake clock that sleeping moves forward.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import time
 from unittest import mock
 
 import pytest
+from ansible_collections.tines.cases.plugins.module_utils._budget import MIN_WAIT, MemoryStore, RateBudget
 from ansible_collections.tines.cases.plugins.module_utils._client import (
     MAX_SINGLE_WAIT,
     MAX_TOTAL_WAIT,
@@ -21,23 +22,49 @@ from ansible_collections.tines.cases.plugins.module_utils._client import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+REQUEST_SECONDS = 0.002
+
+
+class Clock:
+    """time.time, time.monotonic and time.sleep on a clock that only sleeping and requests move."""
+
+    def __init__(self):
+        self.now = 1_000_000.0
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def patched(self):
+        return mock.patch.multiple(time, time=lambda: self.now, monotonic=lambda: self.now, sleep=self.sleep)
+
 
 class Storm:
     """A session whose every answer is a retryable error with the next Retry-After of `retry_afters`."""
 
-    def __init__(self, status, retry_afters):
+    def __init__(self, status, retry_afters, clock):
         self.status = status
         self.retry_afters = list(retry_afters)
+        self.clock = clock
         self.requests = 0
 
     def request(self, method, url, **_kwargs):
         self.requests += 1
+        self.clock.now += REQUEST_SECONDS
         header = self.retry_afters.pop(0) if self.retry_afters else None
         return mock.Mock(
             status_code=self.status,
             headers={} if header is None else {"Retry-After": header},
             text=json.dumps({"errors": [{"message": "slow down"}]}),
         )
+
+
+def client_for(storm, budget=None, **options):
+    client = TinesClient("https://acme.tines.example", "k", rate_limit=0, **options)
+    client.session = storm
+    client.budget = budget
+    return client
 
 
 retry_after = st.one_of(
@@ -49,38 +76,89 @@ retry_after = st.one_of(
 
 @settings(deadline=None)
 @given(
-    status=st.sampled_from([429, 500, 502, 503, 504]),
+    status=st.sampled_from([500, 502, 503, 504]),
     retry_afters=st.lists(retry_after, max_size=12),
     max_retries=st.integers(min_value=0, max_value=10),
 )
-def test_a_storm_ends_within_the_bounds(status, retry_afters, max_retries):
-    storm = Storm(status, retry_afters)
-    waits = []
-    client = TinesClient("https://acme.tines.example", "k", max_retries=max_retries)
-    client.session = storm
-    client.sleep = waits.append  # an older client took its sleep function as an attribute
-    with mock.patch.object(time, "sleep", waits.append), pytest.raises(TinesError) as failure:
-        client.request("GET", "/api/v2/cases/1/metadata")
+def test_a_5xx_storm_ends_within_the_bounds(status, retry_afters, max_retries):
+    clock = Clock()
+    storm = Storm(status, retry_afters, clock)
+    with clock.patched(), pytest.raises(TinesError) as failure:
+        client_for(storm, max_retries=max_retries).request("GET", "/api/v2/cases/1/metadata")
+    waits = clock.sleeps
     assert storm.requests == len(waits) + 1 <= max_retries + 1
     assert all(0 <= wait <= MAX_SINGLE_WAIT for wait in waits)
     assert sum(waits) <= MAX_TOTAL_WAIT
-    message = str(failure.value)
-    assert "gave up after %d retr" % len(waits) in message
+    assert "gave up after %d retr" % len(waits) in str(failure.value)
     assert failure.value.status == status
-    if status == 429:
-        assert "rate limit hit" in message
 
 
 def test_long_retry_afters_stop_at_the_total_cap():
     """Retry-After: 50 each time: 50 + 50 s are waited, a third wait would pass 120 s, so it gives up."""
-    storm = Storm(429, ["50"] * 10)
-    waits = []
-    client = TinesClient("https://acme.tines.example", "k", max_retries=10)
-    client.session = storm
-    client.sleep = waits.append
+    clock = Clock()
+    storm = Storm(503, ["50"] * 10, clock)
     with (
-        mock.patch.object(time, "sleep", waits.append),
+        clock.patched(),
         pytest.raises(TinesError, match=r"gave up after 2 retries \(100\.0 s waited\)"),
     ):
+        client_for(storm, max_retries=10).request("GET", "/api/v2/cases/1/metadata")
+    assert clock.sleeps == [50.0, 50.0] and storm.requests == 3
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    retry_afters=st.lists(retry_after, max_size=40),
+    timeout=st.floats(min_value=0, max_value=900),
+    window=st.sampled_from([2.0, 60.0]),
+    shared=st.booleans(),
+    max_retries=st.integers(min_value=0, max_value=3),
+)
+def test_a_429_storm_is_waited_out_until_rate_limit_timeout(retry_afters, timeout, window, shared, max_retries):
+    """429s do not count against max_retries: the task waits, each wait bounded, until rate_limit_timeout."""
+    clock = Clock()
+    storm = Storm(429, retry_afters, clock)
+    budget = RateBudget(MemoryStore(50), window) if shared else None
+    client = client_for(storm, budget, max_retries=max_retries, rate_limit_timeout=timeout, rate_limit_window=window)
+    started = clock.now
+    with clock.patched(), pytest.raises(TinesError) as failure:
         client.request("GET", "/api/v2/cases/1/metadata")
-    assert waits == [50.0, 50.0] and storm.requests == 3
+    waits = [wait for wait in clock.sleeps if wait > 0]
+    assert all(wait <= MAX_SINGLE_WAIT + REQUEST_SECONDS for wait in waits)
+    assert all(wait >= MIN_WAIT * 0.5 - 1e-9 for wait in waits), "never polls a full budget in a tight loop"
+    assert clock.now - started <= timeout + REQUEST_SECONDS * 2, "gives up within rate_limit_timeout"
+    # Patient: it gave up only because the next wait would have passed the bound.
+    assert clock.now - started + MAX_SINGLE_WAIT + REQUEST_SECONDS > timeout
+    assert failure.value.status == 429
+    assert "HTTP 429: rate limit hit" in str(failure.value)
+    assert "still rate limited after" in str(failure.value)
+
+
+def test_retry_after_zero_is_not_a_tight_loop():
+    clock = Clock()
+    storm = Storm(429, ["0"] * 1000, clock)
+    with clock.patched(), pytest.raises(TinesError):
+        client_for(storm, rate_limit_timeout=30).request("GET", "/api/v2/cases/1/metadata")
+    assert storm.requests <= 30 / MIN_WAIT + 1
+    assert set(clock.sleeps) == {MIN_WAIT}
+
+
+def test_a_429_then_success_sends_the_same_request_again_without_reading_first():
+    clock = Clock()
+
+    class Once(Storm):
+        def request(self, method, url, **kwargs):
+            if self.requests:
+                self.requests += 1
+                self.methods.append(method)
+                return mock.Mock(status_code=200, headers={}, text='{"metadata": {}}', content=b'{"metadata": {}}')
+            self.methods.append(method)
+            return super().request(method, url, **kwargs)
+
+    storm = Once(429, ["2"], clock)
+    storm.methods = []
+    refreshed = []
+    with clock.patched():
+        client_for(storm).request("POST", "/api/v2/cases/1/metadata", {"metadata": {"a": "b"}}, refresh=refreshed.append)
+    assert storm.methods == ["POST", "POST"]
+    assert refreshed == [], "a refused request was not acted on: nothing to re-read"
+    assert clock.sleeps == [2.0]
