@@ -114,6 +114,8 @@ def _environment(tree, work, record, overrides):
         ANSIBLE_LOCALHOST_WARNING="False",
         ANSIBLE_LOCAL_TEMP=str(work / "local-tmp"),
         ANSIBLE_REMOTE_TEMP=str(work / "remote-tmp"),
+        # The rate budgets of one test's runs, shared by its forks, apart from other tests and the user's own.
+        XDG_RUNTIME_DIR=str(work.parent / "runtime"),
         **{RECORD_ENV: str(record)},
     )
     for key, value in (overrides or {}).items():

@@ -44,15 +44,21 @@ def test_rate_limit_storms(sim, run_playbook, ansible_path):
     sim.add_fault(method="GET", path_contains=fault_path(102), status=429, count=1, retry_after="date")
     sim.add_fault(method="GET", path_contains=fault_path(103), status=429, count=2)
     sim.add_fault(method="POST", path_contains=fault_path(104), status=429, count=2, retry_after="0")
-    sim.add_fault(method="GET", path_contains=fault_path(105), status=429, count=50, retry_after="0")
+    sim.add_fault(method="GET", path_contains=fault_path(105), status=429, count=50, retry_after="1")
     tag = {"triage": "done"}
     result = run_playbook(
         playbook(
             task("Retry-After in seconds", case_id=101, metadata=tag),
             task("Retry-After as an HTTP date", case_id=102, metadata=tag),
             task("no Retry-After", case_id=103, metadata=tag),
-            task("429 on the write", case_id=104, metadata=tag),
-            task("storm longer than max_retries", case_id=105, metadata=tag, max_retries=2, ignore_errors=True),
+            task("429 on the write", case_id=104, metadata=tag, max_retries=0),
+            task(
+                "storm longer than rate_limit_timeout",
+                case_id=105,
+                metadata=tag,
+                rate_limit_timeout=2.9,
+                ignore_errors=True,
+            ),
         ),
         path=ansible_path,
     )
@@ -64,8 +70,10 @@ def test_rate_limit_storms(sim, run_playbook, ansible_path):
     assert gaps(sim, 102)[0] >= 0.9, "the retry waited until the HTTP date"
     assert calls(sim, 103) == [("GET", 429), ("GET", 429), ("GET", 200), ("POST", 200)]
     assert min(gaps(sim, 103)[:2]) >= 0.2, "without Retry-After the client backs off on its own"
-    # A refused write is re-read before it is sent again, and then sent unchanged.
-    assert calls(sim, 104) == [("GET", 200), ("POST", 429), ("GET", 200), ("POST", 429), ("GET", 200), ("POST", 200)]
+    # Tines did not act on a refused write: it is sent again as it was, without a read first,
+    # and 429s do not count against max_retries. Retry-After: 0 still waits a moment.
+    assert calls(sim, 104) == [("GET", 200), ("POST", 429), ("POST", 429), ("POST", 200)]
+    assert min(gaps(sim, 104)[1:]) >= 0.45
     assert bodies(sim, 104, "POST") == [{"metadata": tag}] * 3
     for case_id, name in ((101, "Retry-After in seconds"), (102, "Retry-After as an HTTP date")):
         assert result.task(name)["added"] == tag
@@ -74,12 +82,14 @@ def test_rate_limit_storms(sim, run_playbook, ansible_path):
     assert result.task("429 on the write")["added"] == tag
     assert sim.get_case(104) == {"source": "edr", **tag}
 
-    # Bounded: max_retries=2 means exactly 3 requests, then a message that says why.
+    # Bounded in time: after 1 + 1 s of Retry-After, a third wait would pass 2.9 s, so it gives up.
     assert calls(sim, 105) == [("GET", 429)] * 3
-    failed = failure(result, "storm longer than max_retries")
+    failed = failure(result, "storm longer than rate_limit_timeout")
     assert failed["status"] == 429
     assert "HTTP 429: rate limit hit" in failed["msg"]
-    assert "gave up after 2 retries" in failed["msg"]
+    assert re.search(r"still rate limited after \d+ s of waiting \(rate_limit_timeout is 2\.9 s\)$", failed["msg"]), (
+        failed["msg"]
+    )
     assert sim.get_case(105) == {"source": "edr"}
 
 

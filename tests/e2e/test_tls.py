@@ -129,3 +129,65 @@ def refusal(url):
         f"tenant_url {url!r} uses plain HTTP to a non-loopback host, which would send the API key unencrypted; "
         "use https:// or set allow_plain_http=true if you really mean it"
     )
+
+
+def test_a_tls_handshake_answered_in_plain_http_says_so(run_playbook, ansible_path):
+    """https:// (or no scheme) to a plain-HTTP server: the message names the cause, and http:// only where allowed."""
+    address = non_loopback_ipv4()
+    tag = {"triage": "done"}
+    with tines_sim.Simulator(cases={7: {}}) as loopback:
+        remote = tines_sim.Simulator(host=address, cases={8: {}}).start() if address else None
+        try:
+            bare = loopback.url.removeprefix("http://")
+            tasks = [
+                task("no scheme, plain HTTP on loopback", case_id=7, metadata=tag, tenant_url=bare, ignore_errors=True),
+                task(
+                    "two trailing slashes",
+                    case_id=7,
+                    metadata=tag,
+                    tenant_url=loopback.url + "//",
+                    ignore_errors=True,
+                ),
+            ]
+            if remote:
+                https_remote = remote.url.replace("http://", "https://")
+                tasks += [
+                    task(
+                        "https to a plain-HTTP address",
+                        case_id=8,
+                        metadata=tag,
+                        tenant_url=https_remote,
+                        ignore_errors=True,
+                    ),
+                    task(
+                        "https to a plain-HTTP address, plain HTTP allowed",
+                        case_id=8,
+                        metadata=tag,
+                        tenant_url=https_remote,
+                        allow_plain_http=True,
+                        ignore_errors=True,
+                    ),
+                ]
+            result = run_playbook(playbook(*tasks), path=ansible_path)
+            assert result.rc == 0, result
+            if remote:
+                refused = failure(result, "https to a plain-HTTP address")["msg"]
+                assert f"{https_remote} answered the TLS handshake in plain HTTP" in refused, refused
+                assert "http://" not in refused and "ca_path" not in refused, refused
+                assert refused.endswith("check the port in tenant_url, or the proxy in between"), refused
+                allowed = failure(result, "https to a plain-HTTP address, plain HTTP allowed")["msg"]
+                assert allowed.endswith(f"if it really serves plain HTTP, set tenant_url to {remote.url}"), allowed
+                assert remote.log == []
+        finally:
+            if remote:
+                remote.stop()
+        assert loopback.log == [], "no request got past the handshake or the URL check"
+
+    loopback_refused = failure(result, "no scheme, plain HTTP on loopback")["msg"]
+    assert f"https://{bare} answered the TLS handshake in plain HTTP" in loopback_refused, loopback_refused
+    assert loopback_refused.endswith(f"set tenant_url to http://{bare}"), loopback_refused
+    slashes = failure(result, "two trailing slashes")["msg"]
+    assert slashes == (
+        f"tenant_url {loopback.url + '//'!r} must be the tenant's base URL only (one trailing / at most), "
+        "such as https://acme.tines.com"
+    )

@@ -17,7 +17,22 @@ INFO = "tines.cases.tines_case_metadata_info"
 GROUP = "group/tines.cases.tines"
 CREDENTIALS = {"tenant_url": "{{ tines_url }}", "api_key": "{{ tines_key }}"}
 TASK_KEYWORDS = frozenset(
-    ("check_mode", "diff", "environment", "ignore_errors", "loop", "no_log", "register", "vars", "when")
+    (
+        "async",
+        "check_mode",
+        "delay",
+        "diff",
+        "environment",
+        "ignore_errors",
+        "loop",
+        "no_log",
+        "poll",
+        "register",
+        "retries",
+        "until",
+        "vars",
+        "when",
+    )
 )
 
 
@@ -31,7 +46,9 @@ def fault_path(case_id):
 
 
 def task(name, module=MD, **arguments):
-    """One task: task keywords go on the task, everything else to the module."""
+    """One task: task keywords go on the task, everything else to the module (`async_` is `async`)."""
+    if "async_" in arguments:
+        arguments["async"] = arguments.pop("async_")
     keywords = {key: value for key, value in arguments.items() if key in TASK_KEYWORDS}
     options = {key: value for key, value in arguments.items() if key not in TASK_KEYWORDS}
     return {"name": name, module: options, **keywords}
