@@ -7,7 +7,9 @@ switch exactly as asked, so each behaviour and fault kind is pinned here.
 from __future__ import annotations
 
 import email.utils
+import itertools
 import json
+import random
 import shutil
 import signal
 import subprocess
@@ -604,3 +606,260 @@ def test_run_playbook_environment_and_flags(sim, run_playbook, monkeypatch):
         "extra": "x",
         "url": sim.url,
     }
+
+
+# --- per-token rate limit -------------------------------------------------------
+
+
+class Clock:
+    """A clock the test moves by hand, so window tests are exact and never sleep."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def accepted_in_any_window(times, window):
+    """The most accepted times inside one half-open interval `window` seconds long."""
+    times = sorted(times)
+    return max((sum(1 for t in times if start <= t < start + window) for start in times), default=0)
+
+
+@pytest.mark.parametrize("count_refused", [False, True])
+def test_sliding_window_never_exceeds_the_limit_and_refuses_only_when_full(count_refused):
+    rng = random.Random(6)
+    for _round in range(200):
+        limit, window = rng.randint(0, 5), rng.choice([1.0, 2.5, 10.0])
+        clock = Clock(0.0)
+        limiter = tines_sim.RateLimiter(limit, window, "sliding", count_refused, clock)
+        accepted, counted = [], []
+        for _request in range(60):
+            clock.now += rng.choice([0.0, 0.01, 0.3, 1.0, 2.5, 4.0])
+            decision = limiter.check("token")
+            recent = [t for t in counted if t + window > clock.now]
+            assert decision.allowed is (len(recent) < limit), "refused exactly when the window is full"
+            if decision.allowed:
+                accepted.append(clock.now)
+            if decision.allowed or count_refused:
+                counted.append(clock.now)
+            assert decision.free_at > clock.now
+        assert accepted_in_any_window(accepted, window) <= limit
+
+
+def test_sliding_window_frees_a_slot_when_the_oldest_request_leaves():
+    clock = Clock(0.0)
+    limiter = tines_sim.RateLimiter(3, 10.0, clock=clock)
+    for now in (0.0, 1.0, 2.0):
+        clock.now = now
+        assert limiter.check("a").allowed
+    clock.now = 9.5
+    assert limiter.check("a") == (False, 0, 10.0, 9.5)
+    assert limiter.check("b").allowed, "each token has its own budget"
+    clock.now = 10.0
+    assert limiter.check("a") == (True, 0, 11.0, 10.0)
+
+
+def test_refusals_lock_out_a_retrying_client_only_when_counted():
+    for count_refused, expected in (
+        (False, [True, False, True, False, True]),
+        (True, [True, False, False, False, False]),
+    ):
+        clock = Clock(0.0)
+        limiter = tines_sim.RateLimiter(1, 10.0, count_refused=count_refused, clock=clock)
+        decisions = []
+        for now in (0.0, 5.0, 10.5, 16.0, 21.0):
+            clock.now = now
+            decisions.append(limiter.check("a").allowed)
+        assert decisions == expected, count_refused
+
+
+def test_fixed_windows_are_aligned_to_multiples_of_the_window():
+    clock = Clock(95.0)
+    limiter = tines_sim.RateLimiter(2, 10.0, "fixed", clock=clock)
+    assert limiter.check("a") == (True, 1, 100.0, 95.0)
+    clock.now = 99.9
+    assert limiter.check("a").allowed
+    assert limiter.check("a") == (False, 0, 100.0, 99.9)
+    clock.now = 100.0
+    assert limiter.check("a") == (True, 1, 110.0, 100.0), (
+        "a new window starts at the multiple, not at the first request"
+    )
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def limited(clock):
+    with tines_sim.Simulator(cases={42: {"source": "edr"}}, rate_clock=clock, rate_limit=3, rate_window=10) as sim:
+        yield sim
+
+
+def get(sim, key=KEY, path=MD, **kwargs):
+    return requests.get(sim.url + path, headers={"Authorization": f"Bearer {key}"}, timeout=10, **kwargs)
+
+
+def test_rate_limit_refuses_without_headers_by_default(limited, clock):
+    answers = [get(limited) for _attempt in range(5)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429, 429]
+    for answer in answers:
+        assert not {"Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining"} & set(answer.headers)
+    assert answers[3].json()["errors"][0]["message"] == "Rate limit exceeded"
+    clock.now += 10
+    assert get(limited).status_code == 200, "refused requests used no budget"
+    assert limited.rate_stats() == {KEY: {"accepted": 4, "refused": 2}}
+
+
+def test_rate_limit_is_per_token(limited):
+    statuses = {key: [get(limited, key).status_code for _attempt in range(4)] for key in (KEY, "read-only-key", "bad")}
+    assert statuses == {
+        KEY: [200, 200, 200, 429],
+        "read-only-key": [200, 200, 200, 429],
+        "bad": [401, 401, 401, 429],
+    }
+    anonymous = [requests.get(limited.url + MD, timeout=10).status_code for _attempt in range(4)]
+    assert anonymous == [401, 401, 401, 429]
+    stats = limited.rate_stats()
+    assert stats[KEY] == stats["read-only-key"] == stats["bad"] == stats[""] == {"accepted": 3, "refused": 1}
+
+
+@pytest.mark.parametrize("kind, now, retry_after", [("sliding", 1000.25, "10"), ("fixed", 1003.5, "6")])
+def test_retry_after_says_when_a_slot_frees(limited, clock, kind, now, retry_after):
+    limited.set_options(rate_window_kind=kind, rate_limit_retry_after=True)
+    clock.now = now
+    assert [get(limited).status_code for _attempt in range(3)] == [200] * 3
+    clock.now += 0.5
+    refused = get(limited)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == retry_after
+    clock.now += float(retry_after)
+    assert get(limited).status_code == 200
+
+
+def test_retry_after_date_form(limited):
+    limited.set_options(rate_limit=0, rate_limit_retry_after="date")
+    refused = get(limited)
+    assert refused.status_code == 429
+    assert email.utils.parsedate_to_datetime(refused.headers["Retry-After"]).timestamp() == 1010.0
+
+
+def test_retry_after_is_at_least_one_second(limited, clock):
+    limited.set_options(rate_limit=1, rate_window=0.25, rate_limit_retry_after="seconds")
+    assert get(limited).status_code == 200
+    clock.now += 0.2
+    assert get(limited).headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize(
+    "form, resets", [("delta", ["10", "10", "9", "9"]), ("epoch", ["1010", "1010", "1010", "1010"])]
+)
+def test_rate_limit_headers(limited, clock, form, resets):
+    limited.set_options(rate_limit_headers=form, rate_limit_retry_after="seconds")
+    answers = []
+    for _attempt in range(4):
+        answers.append(get(limited))
+        clock.now += 0.5
+    assert [a.headers["X-RateLimit-Limit"] for a in answers] == ["3"] * 4
+    assert [a.headers["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0", "0"]
+    assert [a.headers["X-RateLimit-Reset"] for a in answers] == resets
+    assert answers[3].headers["Retry-After"] == "9"
+    limited.set_options(rate_limit_headers=False)
+    clock.now += 20
+    assert "X-RateLimit-Limit" not in get(limited).headers
+
+
+def test_counting_refusals_keeps_a_retrying_client_out(limited, clock):
+    limited.set_options(rate_limit=1, rate_count_refused=True, rate_limit_headers=True)
+    statuses = []
+    for _attempt in range(4):
+        statuses.append(get(limited).status_code)
+        clock.now += 6
+    assert statuses == [200, 429, 429, 429]
+    clock.now += 10
+    assert get(limited).status_code == 200
+    assert limited.rate_stats()[KEY] == {"accepted": 2, "refused": 3}
+
+
+def test_concurrent_clients_share_one_exact_budget():
+    """Every decision reads the next tick: 5 per 10 ticks pass, whatever order the threads arrive in."""
+    ticks = itertools.count()
+    with tines_sim.Simulator(cases={42: {}}, rate_clock=lambda: next(ticks), rate_limit=5, rate_window=10) as sim:
+
+        def client(_number):
+            with requests.Session() as session:
+                session.headers["X-User-Token"] = KEY
+                return [session.get(sim.url + MD, timeout=10).status_code for _attempt in range(25)]
+
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = [status for answers in pool.map(client, range(16)) for status in answers]
+        assert statuses.count(200) == statuses.count(429) == 200
+        assert sim.rate_stats() == {KEY: {"accepted": 200, "refused": 200}}
+        assert sorted(entry["status"] for entry in sim.log) == [200] * 200 + [429] * 200
+
+
+def test_real_clock_window_frees_after_retry_after():
+    with tines_sim.Simulator(cases={42: {}}, rate_limit=2, rate_window=1, rate_limit_retry_after=True) as sim:
+        assert [get(sim).status_code for _attempt in range(2)] == [200, 200]
+        refused = get(sim)
+        assert refused.status_code == 429
+        time.sleep(float(refused.headers["Retry-After"]))
+        assert get(sim).status_code == 200
+
+
+def test_faults_bypass_the_rate_limit(limited):
+    limited.add_fault(status=503, count=5)
+    assert [get(limited).status_code for _attempt in range(5)] == [503] * 5
+    assert limited.rate_stats() == {}
+    assert [get(limited).status_code for _attempt in range(4)] == [200, 200, 200, 429]
+
+
+def test_rate_limit_options_restart_windows_but_keep_stats(limited):
+    assert [get(limited).status_code for _attempt in range(4)] == [200, 200, 200, 429]
+    limited.set_options(rate_window=10)
+    assert get(limited).status_code == 200
+    limited.set_options(latency=0)
+    assert get(limited).status_code == 200
+    assert limited.rate_stats()[KEY] == {"accepted": 5, "refused": 1}
+    limited.reset()
+    assert limited.rate_stats() == {}
+    assert [get(limited).status_code for _attempt in range(5)] == [200] * 5, "reset turns the limit off"
+
+
+def test_rate_stats_without_a_limit_and_old_counter_refusals(sim):
+    get(sim)
+    sim.set_options(rate_limit_after=0)
+    get(sim, "read-only-key")
+    assert sim.rate_stats() == {KEY: {"accepted": 1, "refused": 0}, "read-only-key": {"accepted": 0, "refused": 1}}
+
+
+def test_stats_control_endpoint(limited):
+    for _attempt in range(4):
+        get(limited)
+    control = limited.url + "/_sim/stats"
+    assert requests.get(control, timeout=10).json() == {"rate": {KEY: {"accepted": 3, "refused": 1}}}
+    assert requests.delete(control, timeout=10).status_code == 204
+    assert requests.get(control, timeout=10).json() == {"rate": {}}
+    assert get(limited).status_code == 429, "clearing stats does not reset the window"
+
+
+def test_rate_limit_options_are_validated(sim):
+    sim.set_options(rate_limit="4", rate_window="2.5", rate_limit_retry_after="true", rate_count_refused="yes")
+    assert (sim.options["rate_limit"], sim.options["rate_window"]) == (4, 2.5)
+    assert sim.options["rate_limit_retry_after"] == "seconds" and sim.options["rate_count_refused"] is True
+    sim.set_options(rate_limit=None, rate_limit_headers=True, rate_limit_retry_after=False)
+    assert sim.options["rate_limit_headers"] == "delta" and sim.options["rate_limit_retry_after"] is None
+    assert "X-RateLimit-Limit" not in get(sim).headers, "no headers while no limit is on"
+    for name, value in [
+        ("rate_limit", -1),
+        ("rate_window", 0),
+        ("rate_window_kind", "bucket"),
+        ("rate_limit_retry_after", "soon"),
+        ("rate_limit_headers", "both"),
+        ("rate_count_refused", "maybe"),
+        ("max_per_page", 0),
+    ]:
+        with pytest.raises(ValueError):
+            sim.set_options(**{name: value})

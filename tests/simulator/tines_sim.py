@@ -113,7 +113,8 @@ Details a test may depend on:
   write (422).
 
 Python API: ``Simulator(host, port, api_key, read_only_key, cases, tls,
-**options)``, start/stop or ``with``, url, options, set_options, add_fault,
+rate_clock=time.time, **options)`` (rate_clock: the limiter's clock, for
+tests that move time themselves), start/stop or ``with``, url, options, set_options, add_fault,
 reset, cases (snapshot {id: metadata}), get_case (metadata), get_case_record,
 set_case, log, clear_log, requests, rate_stats, clear_rate_stats.
 
@@ -286,21 +287,21 @@ def error_response(shape, status, message, details="", headers=()):
     return _json_response(status, payload, headers)
 
 
-def _retry_after_header(value, seconds):
+def _retry_after_header(value, seconds, now=None):
     if value is None:
         return ()
     if value == "date":
-        return (("Retry-After", email.utils.formatdate(time.time() + seconds, usegmt=True)),)
+        return (("Retry-After", email.utils.formatdate((now or time.time()) + seconds, usegmt=True)),)
     return (("Retry-After", str(value)),)
+
+
+_FLAG_WORDS = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
 
 
 def _flag(name, value):
     """A boolean from JSON, the command line or Python; anything else is a mistake worth reporting."""
-    text = str(value).lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
+    if str(value).lower() in _FLAG_WORDS:
+        return _FLAG_WORDS[str(value).lower()]
     raise ValueError(f"option {name} must be true or false, not {value!r}")
 
 
@@ -310,8 +311,8 @@ def normalize_option(name, value):
         raise ValueError(f"unknown option {name!r}")
     if name in FLAGS:
         return _flag(name, value)
-    if name in SWITCHES and isinstance(value, bool):
-        value = CHOICES[name][1] if value else None
+    if name in SWITCHES and str(value).lower() in _FLAG_WORDS:
+        value = CHOICES[name][1] if _flag(name, value) else None
     if name in CHOICES:
         for choice in CHOICES[name]:
             if str(value) == str(choice):
@@ -596,7 +597,7 @@ class RateLimiter:
 
     def _sliding(self, token, now):
         times = self._tokens.setdefault(token, deque())
-        while times and now - times[0] >= self.window:
+        while times and times[0] + self.window <= now:  # the same sum as free_at, so free_at > now
             times.popleft()
         allowed = len(times) < self.limit
         if allowed or self.count_refused:
@@ -761,6 +762,7 @@ class Simulator:
         read_only_key="read-only-key",
         cases=None,
         tls=None,
+        rate_clock=time.time,
         **options,
     ):
         self.host = host
@@ -776,6 +778,7 @@ class Simulator:
         self._faults = []
         # Rate limiting has its own lock, held only to decide and count one request.
         self._rate_lock = threading.Lock()
+        self._rate_clock = rate_clock
         self._rate = [0, 0]
         self._limiter = None
         self._rate_counts = {}
@@ -842,12 +845,12 @@ class Simulator:
             if {"rate_limit_after", "rate_limit_count"} & new.keys():
                 self._rate = [0, 0]
             if set(LIMITER_OPTIONS) & new.keys():
-                self._limiter = _limiter(options)
+                self._limiter = _limiter(options, self._rate_clock)
 
     def _restart_rate_limits(self, options):
         with self._rate_lock:
             self._rate = [0, 0]
-            self._limiter = _limiter(options)
+            self._limiter = _limiter(options, self._rate_clock)
 
     def add_fault(
         self,
@@ -1257,12 +1260,11 @@ def _records(cases):
     return {int(case_id): case_record(case_id, value) for case_id, value in cases.items()}
 
 
-def _limiter(options):
+def _limiter(options, clock):
     if options["rate_limit"] is None:
         return None
-    return RateLimiter(
-        options["rate_limit"], options["rate_window"], options["rate_window_kind"], options["rate_count_refused"]
-    )
+    limit, window, kind, count_refused = (options[name] for name in LIMITER_OPTIONS)
+    return RateLimiter(limit, window, kind, count_refused, clock)
 
 
 def _rate_headers(decision, options):
@@ -1274,7 +1276,7 @@ def _rate_headers(decision, options):
     if not decision.allowed and options["rate_limit_retry_after"] is not None:
         seconds = max(1, math.ceil(wait))
         form = "date" if options["rate_limit_retry_after"] == "date" else str(seconds)
-        headers.extend(_retry_after_header(form, seconds))
+        headers.extend(_retry_after_header(form, seconds, decision.now))
     if options["rate_limit_headers"] is not None:
         reset = decision.free_at if options["rate_limit_headers"] == "epoch" else max(0.0, wait)
         headers.append(("X-RateLimit-Limit", str(options["rate_limit"])))
