@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -863,3 +864,402 @@ def test_rate_limit_options_are_validated(sim):
     ]:
         with pytest.raises(ValueError):
             sim.set_options(**{name: value})
+
+
+# --- case records, single-case GET and the case list ------------------------------
+
+LIST = "/api/v2/cases"
+RECORDS = {
+    "318": {
+        "name": "Beacon on host-44",
+        "description": "EDR saw a beacon",
+        "status": "OPEN",
+        "priority": "HIGH",
+        "team": {"id": 7, "name": "SecOps"},
+        "tags": ["edr", "beacon"],
+        "created_at": "2025-03-01T10:00:00Z",
+        "metadata": {"source": "edr", "ticket": "OPS-1"},
+    },
+    "319": {
+        "name": "Phishing report",
+        "status": "closed",
+        "priority": "low",
+        "team_id": 7,
+        "tags": ["phish"],
+        "created_at": "2025-02-01T10:00:00Z",
+        "updated_at": "2025-04-01T10:00:00Z",
+        "metadata": {"source": "mail"},
+    },
+    "320": {
+        "name": "Login from new country",
+        "priority": "CRITICAL",
+        "team": {"id": 9, "name": "IAM"},
+        "tags": ["edr"],
+        "opened_at": "2024-12-01T00:00:00+01:00",
+        "metadata": None,
+    },
+    "42": {"source": "edr", "owner": "blue-team"},
+}
+
+
+@pytest.fixture
+def tenant():
+    with tines_sim.Simulator(cases=RECORDS) as sim:
+        yield sim
+
+
+def listed(sim, query="", key=KEY, **kwargs):
+    """GET the case list with a raw query string (brackets as typed); returns the decoded answer."""
+    response = get(sim, key, f"{LIST}?{query}" if query else LIST, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def ids(answer):
+    return [case["case_id"] for case in answer["cases"]]
+
+
+def test_seeds_in_both_forms(tenant):
+    assert tenant.get_case(42) == {"source": "edr", "owner": "blue-team"}
+    assert tenant.get_case(320) == {}
+    assert tenant.cases[318] == {"source": "edr", "ticket": "OPS-1"}
+    closed = tenant.get_case_record(319)
+    assert (closed["status"], closed["priority"], closed["team"]) == ("CLOSED", "LOW", {"id": 7, "name": "Team 7"})
+    assert closed["opened_at"] == closed["created_at"] == "2025-02-01T10:00:00Z"
+    assert tenant.get_case_record(42) == {
+        "case_id": 42,
+        "name": "Simulated case 42",
+        "description": "",
+        "status": "OPEN",
+        "priority": "MEDIUM",
+        "team": {"id": 1, "name": "Default team"},
+        "tags": [],
+        "opened_at": "2025-01-01T00:00:42.000Z",
+        "created_at": "2025-01-01T00:00:42.000Z",
+        "updated_at": "2025-01-01T00:00:42.000Z",
+        "metadata": {"source": "edr", "owner": "blue-team"},
+    }
+    assert get(tenant, path="/api/v2/cases/318/metadata").json() == {
+        "case_id": 318,
+        "metadata": RECORDS["318"]["metadata"],
+    }
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"nmae": "typo", "metadata": {}},
+        {"status": "PENDING", "metadata": {}},
+        {"priority": "URGENT", "metadata": {}},
+        {"team": {"name": "no id"}, "metadata": {}},
+        {"team": {"id": 1}, "team_id": 2, "metadata": {}},
+        {"tags": "edr", "metadata": {}},
+        {"created_at": "yesterday", "metadata": {}},
+        {"case_id": 5, "metadata": {}},
+        ["not", "an", "object"],
+    ],
+)
+def test_bad_records_are_refused(sim, value):
+    with pytest.raises(ValueError):
+        tines_sim.Simulator(cases={1: value})
+    with pytest.raises(ValueError):
+        sim.set_case(1, value)
+    assert requests.put(sim.url + "/_sim/cases", json={"1": value}, timeout=10).status_code == 400
+    assert sim.cases == {42: {"source": "edr", "ticket": "OPS-1"}, 7: {}}
+
+
+def test_set_case_keeps_the_record_for_a_metadata_map(tenant):
+    tenant.set_case(318, {"only": "this"})
+    record = tenant.get_case_record(318)
+    assert record["metadata"] == {"only": "this"} and record["name"] == "Beacon on host-44"
+    tenant.set_case(318, {"name": "Renamed", "metadata": None})
+    assert tenant.get_case_record(318)["name"] == "Renamed" and tenant.get_case(318) == {}
+    tenant.set_case(5, {"a": "b"})
+    assert tenant.get_case_record(5)["status"] == "OPEN"
+
+
+def test_single_case_get_returns_the_record(tenant):
+    answer = get(tenant, path="/api/v2/cases/318").json()
+    assert answer == tenant.get_case_record(318)
+    assert answer["team"] == {"id": 7, "name": "SecOps"} and answer["tags"] == ["edr", "beacon"]
+    assert answer["metadata"] == {"source": "edr", "ticket": "OPS-1"}
+    assert get(tenant, path="/api/v2/cases/999").status_code == 404
+
+
+def test_writes_move_updated_at_and_records_round_trip(tenant):
+    before = tenant.get_case_record(320)["updated_at"]
+    assert get(tenant, path="/api/v2/cases/320/metadata").ok
+    api = requests.post(
+        tenant.url + "/api/v2/cases/320/metadata",
+        json={"metadata": {"k": "v"}},
+        headers={"X-User-Token": KEY},
+        timeout=10,
+    )
+    assert api.status_code == 200
+    after = tenant.get_case_record(320)["updated_at"]
+    assert after > before and after.endswith("Z")
+    records = requests.get(tenant.url + "/_sim/records", timeout=10).json()
+    assert records["320"]["metadata"] == {"k": "v"}
+    assert requests.put(tenant.url + "/_sim/cases", json=records, timeout=10).json()["320"] == {"k": "v"}
+    assert requests.get(tenant.url + "/_sim/records", timeout=10).json() == records
+    assert requests.get(tenant.url + "/_sim/cases", timeout=10).json()["42"] == {"source": "edr", "owner": "blue-team"}
+
+
+def test_list_defaults(tenant):
+    answer = listed(tenant)
+    assert ids(answer) == [42, 318, 319, 320]
+    assert answer["cases"][1] == tenant.get_case_record(318)
+    assert answer["meta"] == {
+        "current_page": f"{tenant.url}{LIST}?page=1&per_page=20",
+        "previous_page": None,
+        "next_page": None,
+        "next_page_number": None,
+        "per_page": 20,
+        "pages": 1,
+        "count": 4,
+    }
+
+
+@pytest.fixture
+def many():
+    with tines_sim.Simulator(cases={case_id: {"n": str(case_id)} for case_id in range(1, 46)}) as sim:
+        yield sim
+
+
+def test_list_pages_and_links(many):
+    assert ids(listed(many, "per_page=20&order=")) == list(range(1, 21)), "an empty order is no order"
+    first = listed(many, "per_page=20&filters[status]=OPEN")
+    assert ids(first) == list(range(1, 21))
+    assert first["meta"] == {
+        "current_page": f"{many.url}{LIST}?filters[status]=OPEN&page=1&per_page=20",
+        "previous_page": None,
+        "next_page": f"{many.url}{LIST}?filters[status]=OPEN&page=2&per_page=20",
+        "next_page_number": 2,
+        "per_page": 20,
+        "pages": 3,
+        "count": 45,
+    }
+    seen, url = [], first["meta"]["current_page"]
+    while url:
+        answer = requests.get(url, headers={"X-User-Token": KEY}, timeout=10).json()
+        seen += ids(answer)
+        url = answer["meta"]["next_page"]
+    assert seen == list(range(1, 46))
+    last = listed(many, "page=3&per_page=20")
+    assert ids(last) == list(range(41, 46))
+    assert last["meta"]["next_page"] is None and last["meta"]["next_page_number"] is None
+    assert last["meta"]["previous_page"] == f"{many.url}{LIST}?page=2&per_page=20"
+    beyond = listed(many, "page=9")
+    assert beyond["cases"] == [] and beyond["meta"]["previous_page"].endswith("page=8&per_page=20")
+    assert listed(many, "filters[status]=CLOSED")["meta"] | {"current_page": None} == {
+        "current_page": None,
+        "previous_page": None,
+        "next_page": None,
+        "next_page_number": None,
+        "per_page": 20,
+        "pages": 0,
+        "count": 0,
+    }
+
+
+def test_list_links_use_the_host_the_client_named(many):
+    headers = {"Authorization": f"Bearer {KEY}", "Host": "tenant.example"}
+    answer = requests.get(f"{many.url}{LIST}?per_page=10", headers=headers, timeout=10).json()
+    assert answer["meta"]["next_page"] == "http://tenant.example/api/v2/cases?page=2&per_page=10"
+
+
+@pytest.mark.parametrize("max_per_page, asked, used", [(500, 1000, 500), (500, 500, 500), (50, 100, 50), (50, 7, 7)])
+def test_per_page_is_capped(many, max_per_page, asked, used):
+    many.set_options(max_per_page=max_per_page)
+    answer = listed(many, f"per_page={asked}")
+    assert answer["meta"]["per_page"] == used
+    assert len(answer["cases"]) == min(used, 45)
+    assert answer["meta"]["pages"] == -(-45 // used)
+
+
+@pytest.mark.parametrize(
+    "query", ["page=0", "page=x", "per_page=-1", "per_page[]=5", "team_id=seven", "order=NEWEST", "order=created_desc"]
+)
+def test_list_rejects_bad_paging_team_and_order(tenant, query):
+    response = get(tenant, path=f"{LIST}?{query}")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["message"] == "Invalid request"
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("filters[status]=OPEN", [42, 318, 320]),
+        ("filters[status]=closed", [319]),
+        ("filters[status][]=OPEN&filters[status][]=CLOSED", [42, 318, 319, 320]),
+        ("filters[priority]=HIGH", [318]),
+        ("filters[priority][]=critical&filters[priority][]=LOW", [319, 320]),
+        ("filters[case_ids][]=318&filters[case_ids][]=320&filters[case_ids][]=999", [318, 320]),
+        ("filters[case_ids]=319", [319]),
+        ("filters[metadata][source]=edr", [42, 318]),
+        ("filters[metadata][source]=edr&filters[metadata][ticket]=OPS-1", [318]),
+        ("filters[metadata][source][]=mail&filters[metadata][source][]=edr", [42, 318, 319]),
+        ("filters[metadata][nope]=x", []),
+        ("filters[tags][]=edr", [318, 320]),
+        ("filters[tags][]=edr&filters[tags][]=beacon", [318]),
+        ("filters[and_tags][]=edr&filters[and_tags][]=beacon", [318]),
+        ("filters[or_tags][]=beacon&filters[or_tags][]=phish", [318, 319]),
+        ("filters[exclude_tags][]=edr", [42, 319]),
+        ("filters[search]=PHISH", [319]),
+        ("filters[search]=beacon", [318]),
+        ("filters[search]=32", [320]),
+        ("filters[status]=OPEN&filters[tags][]=edr&filters[priority]=CRITICAL", [320]),
+        ("filters%5Bstatus%5D=CLOSED", [319]),
+        ("filters[made_up]=1&filters[status][x]=y", [42, 318, 319, 320]),
+        ("filters=status:OPEN", [42, 318, 319, 320]),
+        ("team_id=7", [318, 319]),
+        ("team_id=7&filters[status]=OPEN", [318]),
+        ("team_id=1", [42]),
+        ("team_id=3", []),
+    ],
+)
+def test_list_filters(tenant, query, expected):
+    assert ids(listed(tenant, query)) == expected
+
+
+def test_requests_encoded_filters_work(tenant):
+    answer = get(tenant, path=LIST, params={"filters[case_ids][]": ["318", "42"], "filters[status]": "OPEN"})
+    assert ids(answer.json()) == [42, 318]
+
+
+@pytest.mark.parametrize(
+    "order, expected",
+    [
+        (None, [42, 318, 319, 320]),
+        ("CREATED_DESC", [318, 319, 320, 42]),
+        ("CREATED_ASC", [42, 320, 319, 318]),
+        ("OPENED_ASC", [320, 42, 319, 318]),
+        ("OPENED_DESC", [318, 319, 42, 320]),
+        ("RECENTLY_EDITED", [319, 318, 320, 42]),
+        ("LEAST_RECENTLY_EDITED", [42, 320, 318, 319]),
+        ("PRIORITY_DESC", [320, 318, 42, 319]),
+        ("PRIORITY_ASC", [319, 42, 318, 320]),
+    ],
+)
+def test_list_orders(tenant, order, expected):
+    assert ids(listed(tenant, f"order={order}" if order else "")) == expected
+
+
+def test_list_order_ties_go_by_case_id_and_edits_come_first(many):
+    assert ids(listed(many, "order=PRIORITY_DESC&per_page=5")) == [1, 2, 3, 4, 5]
+    for case_id in (30, 3):
+        response = requests.put(
+            f"{many.url}/api/v2/cases/{case_id}/metadata",
+            json={"metadata": {"n": "edited"}},
+            headers={"X-User-Token": KEY},
+            timeout=10,
+        )
+        assert response.status_code == 200
+    assert ids(listed(many, "order=RECENTLY_EDITED&per_page=3")) == [3, 30, 45]
+    assert ids(listed(many, "order=LEAST_RECENTLY_EDITED&per_page=2")) == [1, 2]
+
+
+def test_ignore_filters_keeps_team_id(tenant):
+    tenant.set_options(ignore_filters=True)
+    assert ids(listed(tenant, "filters[status]=CLOSED&filters[case_ids][]=318")) == [42, 318, 319, 320]
+    assert ids(listed(tenant, "team_id=7&filters[status]=CLOSED")) == [318, 319]
+
+
+def test_list_metadata_switch(tenant):
+    assert all("metadata" in case for case in listed(tenant)["cases"])
+    tenant.set_options(list_metadata=False)
+    cases = listed(tenant, "filters[metadata][source]=edr")["cases"]
+    assert [case["case_id"] for case in cases] == [42, 318], "filters still see the metadata"
+    assert all("metadata" not in case for case in cases)
+    assert get(tenant, path="/api/v2/cases/318").json()["metadata"] == {"source": "edr", "ticket": "OPS-1"}
+
+
+def test_list_auth_hidden_cases_faults_and_rate_limit(tenant):
+    assert requests.get(tenant.url + LIST, timeout=10).status_code == 401
+    assert get(tenant, "wrong", LIST).status_code == 401
+    assert ids(listed(tenant, key="read-only-key")) == [42, 318, 319, 320]
+    tenant.set_options(hidden_cases=[318, 320])
+    assert ids(listed(tenant)) == [42, 319]
+    tenant.add_fault(method="GET", path_contains=LIST, status=502)
+    assert get(tenant, path=LIST).status_code == 502
+    tenant.add_fault(path_contains=LIST, kind="truncated")
+    with pytest.raises(requests.RequestException):
+        get(tenant, path=LIST).json()
+    tenant.set_options(rate_limit=1)
+    assert get(tenant, path=LIST).status_code == 200
+    assert get(tenant, path=LIST).status_code == 429
+    assert [entry["status"] for entry in tenant.log][-4:] == [502, 200, 200, 429]
+
+
+def test_list_is_logged_with_the_raw_query(tenant):
+    query = "filters[case_ids][]=318&filters[case_ids][]=319&page=1"
+    listed(tenant, query)
+    (entry,) = tenant.log
+    assert entry["path"] == LIST and entry["status"] == 200
+    assert entry["query"] == {"filters[case_ids][]": "319", "page": "1"}
+    assert urllib.parse.unquote(entry["query_string"]) == query  # requests sends brackets %-encoded
+
+
+def test_unsupported_list_methods_are_404(tenant):
+    for method in ("POST", "PUT", "DELETE"):
+        assert requests.request(method, tenant.url + LIST, headers={"X-User-Token": KEY}, timeout=10).status_code == 404
+
+
+def test_parse_query():
+    parse = tines_sim.parse_query
+    assert parse("a=1&a=2&b=") == {"a": "2", "b": ""}
+    assert parse("f[s]=OPEN&f[ids][]=1&f[ids][]=2&f[m][k][]=x&f[m][j]=y") == {
+        "f": {"s": "OPEN", "ids": ["1", "2"], "m": {"k": ["x"], "j": "y"}}
+    }
+    assert parse("a[][b]=1&a[][c]=2&a[][b]=3") == {"a": [{"b": "1", "c": "2"}, {"b": "3"}]}
+    assert parse("f%5Bs%5D=a+b&x[=1&y]=2&z[a]b=3") == {"f": {"s": "a b"}, "x[": "1", "y]": "2", "z[a]b": "3"}
+    assert parse("a=1&a[b]=2") == {"a": {"b": "2"}}
+
+
+# --- command line with a record seed -------------------------------------------------
+
+
+def test_command_line_with_a_record_seed_and_rate_limit(tmp_path):
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(RECORDS))
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen(
+        [sys.executable, str(SIMULATOR_DIR / "tines_sim.py"), "--port", "0", "--port-file", str(port_file)]
+        + ["--seed", str(seed), "--option", "rate_limit=3", "--option", "rate_limit_retry_after=true"]
+        + ["--option", "max_per_page=50", "--option", "list_metadata=false"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().startswith("Tines simulator listening on http://127.0.0.1:")
+        base = f"http://127.0.0.1:{int(port_file.read_text())}"
+        headers = {"Authorization": f"Bearer {KEY}"}
+        answer = requests.get(f"{base}{LIST}?filters[tags][]=edr&per_page=100", headers=headers, timeout=10).json()
+        assert ids(answer) == [318, 320] and answer["meta"]["per_page"] == 50
+        assert "metadata" not in answer["cases"][0]
+        assert requests.get(f"{base}/api/v2/cases/319", headers=headers, timeout=10).json()["status"] == "CLOSED"
+        assert requests.get(f"{base}/api/v2/cases/42/metadata", headers=headers, timeout=10).json()["metadata"] == {
+            "source": "edr",
+            "owner": "blue-team",
+        }
+        refused = requests.get(f"{base}{LIST}", headers=headers, timeout=10)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert requests.get(f"{base}/_sim/stats", timeout=10).json() == {"rate": {KEY: {"accepted": 3, "refused": 1}}}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+def test_command_line_refuses_a_bad_seed(tmp_path):
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"1": {"status": "PENDING", "metadata": {}}}))
+    result = subprocess.run(
+        [sys.executable, str(SIMULATOR_DIR / "tines_sim.py"), "--port", "0", "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "status must be one of" in result.stderr

@@ -36,7 +36,7 @@ its metadata; a record replaces the case.
 List ``GET /api/v2/cases``: query ``page`` (1), ``per_page`` (20; capped at
 ``max_per_page``), ``team_id``, ``order`` (RECENTLY_EDITED,
 LEAST_RECENTLY_EDITED, CREATED_ASC/DESC, OPENED_ASC/DESC, PRIORITY_ASC/DESC;
-ties and no order: by case id, ascending) and ``filters`` in bracket encoding
+ties, and no or an empty order: by case id, ascending) and ``filters`` in bracket encoding
 (``parse_query``): ``filters[status]=OPEN``, ``filters[priority]=HIGH``,
 ``filters[case_ids][]=318&filters[case_ids][]=319``,
 ``filters[metadata][source]=edr`` (several keys: all must match; a list of
@@ -1162,7 +1162,7 @@ class Simulator:
             team_id = None if params.get("team_id") is None else _positive(params["team_id"], "team_id")
         except ValueError as exc:
             return error(400, "Invalid request", str(exc))
-        order = params.get("order")
+        order = params.get("order") or None
         if order is not None and order not in ORDERS:
             return error(400, "Invalid request", f"order must be one of {', '.join(ORDERS)}")
         filters = params.get("filters")
