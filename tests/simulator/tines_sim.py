@@ -291,7 +291,8 @@ def _retry_after_header(value, seconds, now=None):
     if value is None:
         return ()
     if value == "date":
-        return (("Retry-After", email.utils.formatdate((now or time.time()) + seconds, usegmt=True)),)
+        when = (time.time() if now is None else now) + seconds
+        return (("Retry-After", email.utils.formatdate(when, usegmt=True)),)
     return (("Retry-After", str(value)),)
 
 
