@@ -844,6 +844,16 @@ def test_stats_control_endpoint(limited):
     assert requests.delete(control, timeout=10).status_code == 204
     assert requests.get(control, timeout=10).json() == {"rate": {}}
     assert get(limited).status_code == 429, "clearing stats does not reset the window"
+    options = requests.post(
+        limited.url + "/_sim/options", json={"rate_limit": 1, "rate_window_kind": "fixed"}, timeout=10
+    )
+    assert (options.json()["rate_limit"], options.json()["rate_window_kind"]) == (1, "fixed")
+    assert [get(limited).status_code for _attempt in range(2)] == [200, 429]
+    reset = requests.post(
+        limited.url + "/_sim/reset", json={"cases": {"9": {"status": "CLOSED", "metadata": {}}}}, timeout=10
+    )
+    assert reset.ok and limited.get_case_record(9)["status"] == "CLOSED"
+    assert requests.get(control, timeout=10).json() == {"rate": {}}
 
 
 def test_rate_limit_options_are_validated(sim):
