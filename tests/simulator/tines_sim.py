@@ -499,6 +499,12 @@ def _values(value):
     return None
 
 
+def _found(text, record):
+    """`search` looks for the text, case-insensitively, in the name, the description and the id."""
+    text = text.casefold()
+    return any(text in field.casefold() for field in (record["name"], record["description"], str(record["case_id"])))
+
+
 # The list filters the simulator understands: name -> check(record, values as a list of strings).
 FILTERS = {
     "status": lambda record, values: record["status"] in {value.upper() for value in values},
@@ -525,12 +531,6 @@ def case_matches(record, filters):
         if name in FILTERS and values is not None and not FILTERS[name](record, values):
             return False
     return True
-
-
-def _found(text, record):
-    """`search` looks for the text, case-insensitively, in the name, the description and the id."""
-    text = text.casefold()
-    return any(text in field.casefold() for field in (record["name"], record["description"], str(record["case_id"])))
 
 
 def sort_cases(records, order=None):
