@@ -12,6 +12,7 @@ from ansible_collections.tines.cases.plugins.module_utils._arguments import META
 from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesClient
 from ansible_collections.tines.cases.plugins.module_utils._plan import MetadataChanges, apply_changes, plan_changes
+from ansible_collections.tines.cases.tests.simulator.tines_sim import DEFAULT_OPTIONS, apply_write
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -81,8 +82,10 @@ class FakeResponse:
 
 
 class FakeTenant:
-    """One case's metadata behind a requests-like session; POST keeps existing keys like Tines.
+    """One case's metadata behind a requests-like session, changed by the simulator's own write rule.
 
+    `apply_write` with the simulator's default options is the one model of Tines' writes (POST keeps
+    existing keys, PUT creates, DELETE ignores absent keys) that the end-to-end tests run against too.
     `faults` is consumed one per request: None answers normally, "lost" fails with 500 before the
     change is made, "applied" makes the change and then fails with 500, "reset" makes the change
     and then drops the connection.
@@ -98,25 +101,27 @@ class FakeTenant:
         self.methods.append(method)
         fault = self.faults.pop(0) if self.faults else None
         sent = json.loads(data)["metadata"] if data else None
+        failure = None
         if method != "GET" and fault != "lost":
-            self._apply(method, sent)
+            failure = self._apply(method, sent)
         if fault == "reset":
             raise requests.exceptions.ConnectionError("connection reset by peer")
         if fault:
             return FakeResponse(500, {"errors": [{"message": "injected"}]})
+        if failure:
+            status, message, details = failure
+            return FakeResponse(status, {"errors": [{"message": message, "details": details}]})
         if method == "DELETE":
             return FakeResponse(204)
         return FakeResponse(200, {"case_id": 1, "metadata": self.metadata})
 
     def _apply(self, method, sent):
-        self.applied.append((method, sent))
-        if method == "POST":
-            self.metadata.update({key: value for key, value in sent.items() if key not in self.metadata})
-        elif method == "PUT":
-            self.metadata.update(sent)
-        else:
-            for key in sent:
-                self.metadata.pop(key, None)
+        """Store the write as the simulator would; return its (status, message, details) refusal or None."""
+        new, failure = apply_write(method, self.metadata, sent, DEFAULT_OPTIONS)
+        if failure is None:
+            self.applied.append((method, sent))
+            self.metadata = new
+        return failure
 
 
 def run_task(tenant, desired, state, overwrite, purge, check_mode=False):
