@@ -64,7 +64,7 @@ start_tines_simulator() {
     trap 'exit 130' INT
     trap 'exit 143' TERM
     "$python" "$script" --host 127.0.0.1 --port 0 --port-file "$TINES_SIM_DIR/port" \
-        --api-key "$TINES_SIM_API_KEY" --seed "$seed" "${options[@]}" \
+        --api-key "$TINES_SIM_API_KEY" --seed "$seed" ${options[@]+"${options[@]}"} \
         </dev/null >"$TINES_SIM_DIR/simulator.log" 2>&1 &
     TINES_SIM_PID=$!
     until [[ -s "$TINES_SIM_DIR/port" ]]; do
