@@ -158,7 +158,9 @@ def test_a_429_then_success_sends_the_same_request_again_without_reading_first()
     storm.methods = []
     refreshed = []
     with clock.patched():
-        client_for(storm).request("POST", "/api/v2/cases/1/metadata", {"metadata": {"a": "b"}}, refresh=refreshed.append)
+        client_for(storm).request(
+            "POST", "/api/v2/cases/1/metadata", {"metadata": {"a": "b"}}, refresh=refreshed.append
+        )
     assert storm.methods == ["POST", "POST"]
     assert refreshed == [], "a refused request was not acted on: nothing to re-read"
     assert clock.sleeps == [2.0]
