@@ -85,9 +85,20 @@ def task_result(argument_spec, params, run, check_mode, diff_mode, environment=N
     return redact(result, secrets_of(argument_spec, params))
 
 
+class _MaskingModule(AnsibleModule):
+    """AnsibleModule whose own failures (argument errors in __init__) report a masked `invocation` too.
+
+    ansible-core 2.22 no longer masks a module's result: its `invocation` would hold the key.
+    """
+
+    def fail_json(self, msg, **kwargs):  # pylint: disable=arguments-differ
+        kwargs.setdefault("invocation", invocation(self.argument_spec, self.params))
+        super().fail_json(msg=redact(msg, secrets_of(self.argument_spec, self.params)), **kwargs)
+
+
 def run_as_module(argument_spec, run):
     """The module's main(): parse options, run the task and exit; `run(params, check_mode, diff_mode, env)`."""
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = _MaskingModule(argument_spec=argument_spec, supports_check_mode=True)
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     result = task_result(argument_spec, module.params, run, module.check_mode, module._diff)  # pylint: disable=protected-access

@@ -59,10 +59,9 @@ def validated_options(argument_spec, args, name, kind="module"):
 
 def injects_invocation(task_vars):
     """Whether modules add `invocation` to their results: always before ansible-core 2.21, then INJECT_INVOCATION."""
-    try:
-        return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars))
-    except Exception:  # pylint: disable=broad-exception-caught # the setting does not exist before 2.21
+    if "INJECT_INVOCATION" not in C.config.get_configuration_definitions():
         return True
+    return bool(C.config.get_config_value("INJECT_INVOCATION", variables=task_vars))
 
 
 class InProcessAction(ActionBase):
