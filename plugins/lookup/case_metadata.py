@@ -11,10 +11,9 @@ version_added: 0.2.0
 description:
   - Returns the metadata key/value pairs of each case given, with one request per case, as the module
     M(tines.cases.tines_case_metadata_info) would.
-  - C(lookup) returns the map of one case (or a list of maps for several); C(query) always returns a list, one
-    map per case, in the order given.
-  - Runs on the controller, with the controller's environment. C(module_defaults) do not apply to lookups: give
-    the options as keyword arguments or through the environment variables.
+  - C(lookup) with one case returns its map; C(query) returns a list with one map per case, in the order given.
+  - Runs on the controller, with the controller's environment. C(module_defaults) do not apply to lookups, so
+    give the options as keyword arguments or through the environment variables.
 author:
   - Tines Cases contributors (@tines-cases)
 options:
