@@ -300,31 +300,33 @@ _BUDGETS_LOCK = threading.Lock()
 
 
 def budget_for(tenant_url, api_key, rate_limit, window=WINDOW, environ=None):
-    """The RateBudget of this tenant and key for this process (reused by every loop item), and a warning or None.
+    """The RateBudget of this tenant and key for this process, and a warning or None.
 
-    Falls back to a budget of this process alone, with a warning, when no private
-    directory or file locking is available.
+    Made once per process and reused by every loop item. A forked child makes its
+    own: a lock taken through a descriptor it inherited would be its parent's.
     """
-    directory = state_directory(environ) if fcntl is not None else None
+    identity = hashlib.sha256(("%s\n%s" % (tenant_url, api_key)).encode("utf-8")).digest()
+    key = (identity, rate_limit, window, os.getpid())
     with _BUDGETS_LOCK:
-        if directory is not None:
-            try:
-                path = os.path.join(directory, budget_file_name(directory, tenant_url, api_key))
-                # A forked child must open the file itself: a lock on an inherited descriptor is its parent's.
-                key = (path, rate_limit, window, os.getpid())
-                if key not in _BUDGETS:
-                    if not os.path.exists(path):
-                        prune_stale(directory)
-                    _BUDGETS[key] = RateBudget(FileStore(path, rate_limit), window)
-                return _BUDGETS[key], None
-            except OSError as exc:
-                problem = "cannot use %s (%s)" % (directory, exc.strerror or exc)
-        else:
-            problem = "no private directory for it (tried $XDG_RUNTIME_DIR and ~/.cache)"
-        key = (hashlib.sha256(("%s\n%s" % (tenant_url, api_key)).encode("utf-8")).digest(), rate_limit, window)
         if key not in _BUDGETS:
-            _BUDGETS[key] = RateBudget(MemoryStore(rate_limit), window)
-        return _BUDGETS[key], (
-            "rate_limit is paced for this process only: %s, so other processes on this host using the same "
-            "API key are not counted" % problem
-        )
+            _BUDGETS[key] = _new_budget(tenant_url, api_key, rate_limit, window, environ)
+        return _BUDGETS[key]
+
+
+def _new_budget(tenant_url, api_key, rate_limit, window, environ):
+    """A budget in the shared file; or, with a warning, one for this process alone when no file can be had."""
+    directory = state_directory(environ) if fcntl is not None else None
+    if directory is None:
+        problem = "no private directory for it (tried $XDG_RUNTIME_DIR and ~/.cache)"
+    else:
+        try:
+            path = os.path.join(directory, budget_file_name(directory, tenant_url, api_key))
+            if not os.path.exists(path):
+                prune_stale(directory)
+            return RateBudget(FileStore(path, rate_limit), window), None
+        except OSError as exc:
+            problem = "cannot use %s (%s)" % (directory, exc.strerror or exc)
+    return RateBudget(MemoryStore(rate_limit), window), (
+        "rate_limit is paced for this process only: %s, so other processes on this host using the same API key "
+        "are not counted" % problem
+    )

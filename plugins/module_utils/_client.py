@@ -31,7 +31,7 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 USER_AGENT = "tines.cases-ansible/0.2.0"
-RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+RETRY_STATUSES = frozenset((500, 502, 503, 504))
 BACKOFF_BASE = 0.5
 MAX_SINGLE_WAIT = 60.0
 MAX_TOTAL_WAIT = 120.0
@@ -112,6 +112,7 @@ def secret_forms(secret):
 
 
 def redact_text(text, secrets):
+    """`text` with each of `secrets` (longest first) masked."""
     for form in secrets:
         text = text.replace(form, MASK)
     return text

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.tines.cases.plugins.module_utils._client import (
-    MASK,
     REQUESTS_IMPORT_ERROR,
     TinesError,
+    redact_text,
     secret_forms,
 )
 
@@ -52,9 +52,7 @@ def redact(value, secrets):
     if not secrets:
         return value
     if isinstance(value, str):
-        for form in secrets:
-            value = value.replace(form, MASK)
-        return value
+        return redact_text(value, secrets)
     if isinstance(value, dict):
         return {redact(key, secrets): redact(item, secrets) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
