@@ -126,18 +126,19 @@ def confirm(ring, slot, now):
 def note_rate_limited(ring, slot, now, window, retry_after=None, jitter=1.0):
     """Take in a 429 for the request of `slot`: hold every process back, and learn what the tenant allows.
 
-    The refused request is forgotten (Tines did not count it as served). When ours
-    were the requests it served in the last window, the limit drops to their number
-    until two quiet windows pass. Returns the seconds until requests may go out
-    again; without Retry-After that wait doubles with each 429 in a row, up to the window.
+    The refused request is forgotten (Tines did not count it as served). The limit
+    drops to the number of ours it served in the last window, until two quiet windows
+    pass, but not below a tenth of the budget: a 429 that came after a few requests of
+    ours says another client is busy (or a gateway hiccupped), not that the tenant allows
+    a few a minute. Returns the seconds until requests may go out again; without
+    Retry-After that wait doubles with each 429 in a row, up to the window.
     """
     ring[slot] = 0.0
     if slot == (ring.head - 1) % ring.capacity:
         ring.head = slot
     strikes = 1 if now - ring.last_429 > window else ring.strikes + 1
     served = sum(1 for sent in ring.times() if now - window < sent <= now)
-    if served:
-        ring.limit = min(ring.limit, served)
+    ring.limit = min(ring.limit, max(served, -(-ring.capacity // 10)))
     wait = retry_after if retry_after is not None else backoff(strikes, window, jitter)
     ring.blocked_until = max(ring.blocked_until, now + wait)
     ring.strikes = strikes

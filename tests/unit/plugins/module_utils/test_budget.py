@@ -76,11 +76,11 @@ def test_a_429_holds_every_process_back_and_learns_what_was_served():
     assert at == pytest.approx(1000.0 + 60.0 + pacing_margin(60.0)), "now four per window: after the oldest"
 
 
-def test_a_429_with_nothing_of_ours_served_keeps_the_limit_and_backs_off():
-    ring = ring_of(10)
+def test_a_429_after_few_requests_of_ours_lowers_the_limit_to_a_tenth_at_most_and_backs_off():
+    ring = ring_of(50)
     _at, slot = reserve(ring, 1000.0, 60.0)
     first = note_rate_limited(ring, slot, 1000.0, 60.0)
-    assert ring.limit == 10
+    assert ring.limit == 5
     assert first == pytest.approx(backoff(1, 60.0))
     _at, slot = reserve(ring, 1000.0 + first, 60.0)
     second = note_rate_limited(ring, slot, 1000.0 + first, 60.0)
