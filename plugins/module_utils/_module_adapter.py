@@ -61,13 +61,12 @@ def redact(value, secrets):
 
 
 def invocation(argument_spec, params):
-    """What a module reports as `invocation`: the parameters it was given, with no_log options masked."""
-    return {
-        "module_args": {
-            name: NO_LOG_PLACEHOLDER if argument_spec.get(name, {}).get("no_log") and value is not None else value
-            for name, value in params.items()
-        }
+    """What a module reports as `invocation`: the parameters it was given, no_log options and their text masked."""
+    given = {
+        name: NO_LOG_PLACEHOLDER if argument_spec.get(name, {}).get("no_log") and value is not None else value
+        for name, value in params.items()
     }
+    return {"module_args": redact(given, secrets_of(argument_spec, params))}
 
 
 def task_result(argument_spec, params, run, check_mode, diff_mode, environment=None):

@@ -82,7 +82,7 @@ class InProcessAction(ActionBase):
         params, error = validated_options(self.ARGUMENT_SPEC, args, self.MODULE)
         in_process = self._runs_in_process()
         if not (error or in_process):
-            error = self._refusal_before_shipping(args)
+            error = self._refusal_before_shipping(params)
             if not error:
                 return self._run_module(result, args, task_vars)
         if error:
@@ -102,11 +102,11 @@ class InProcessAction(ActionBase):
             return False
         return self._connection is not None and getattr(self._connection, "transport", None) in LOCAL_TRANSPORTS
 
-    def _refusal_before_shipping(self, args):
+    def _refusal_before_shipping(self, params):
         """Why the module must not be shipped: input its JSON arguments would quietly change (else None)."""
         if self.CHECK_INPUT is not None:
             try:
-                self.CHECK_INPUT(args)
+                self.CHECK_INPUT(params)
             except TinesError as exc:
                 return str(exc)
         return None
@@ -145,7 +145,7 @@ class InProcessAction(ActionBase):
         args = dict(self._task.args)
         for name, variables in self._fallback_variables().items():
             found = [task_env[var] for var in variables if task_env.get(var) is not None]
-            if args.get(name) is None and found:
+            if name not in args and found:  # as AnsibleModule: an option given as null stays null
                 args[name] = found[0]
         return args
 

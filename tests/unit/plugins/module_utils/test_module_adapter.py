@@ -223,12 +223,6 @@ def test_the_modules_own_argument_failure_is_masked(run_module):
     assert result["msg"] == "value of auth_header must be one of: bearer, x-user-token, got: ********"
 
 
-@pytest.mark.xfail(
-    CORE >= (2, 22),
-    strict=True,
-    reason="bug: from ansible-core 2.22 AnsibleModule no longer masks results, and run_as_module and"
-    " _MaskingModule.fail_json do not mask `invocation`: the key given to another option shows there",
-)
 @pytest.mark.parametrize(
     ("run", "extra"),
     [(returning({"changed": False}), {"tenant_url": RAW_KEY}), (must_not_run, {"auth_header": RAW_KEY})],

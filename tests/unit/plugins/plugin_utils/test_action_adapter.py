@@ -141,11 +141,6 @@ def test_purge_with_state_absent_is_refused_before_shipping(make_action):
     assert action._execute_module.calls == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the refusal before shipping checks the raw task args, so purge given as a string the module"
-    " reads as false ('no', 'False' from a template) is refused on the module path only",
-)
 @pytest.mark.parametrize("purge", ["no", "False"])
 def test_a_purge_the_module_reads_as_false_is_not_refused_before_shipping(purge, make_action, run_module):
     args = {"case_id": 7, "metadata": {"team": None}, "state": "absent", "purge": purge}
@@ -194,6 +189,16 @@ def test_tines_tenant_is_the_second_choice_for_the_tenant_url(make_action):
     both = make_action(dict(ARGS), environment={"TINES_TENANT": "acme.tines.com", "TINES_TENANT_URL": "https://a.b"})
     both.run(task_vars={})
     assert run_params(both)["tenant_url"] == "https://a.b"
+
+
+def test_an_option_given_as_null_takes_no_fallback_as_in_ansible_module(make_action, run_module, monkeypatch):
+    """AnsibleModule falls back to the environment only for an option not given at all."""
+    args = dict(ARGS, rate_limit=None)
+    monkeypatch.setenv("TINES_RATE_LIMIT", "120")
+    module = module_path(run_module, dict(args), returning({"changed": False}))
+    in_process = make_action(dict(args), environment={"TINES_RATE_LIMIT": "120"}).run(task_vars={})
+    assert module["failed"] is True and "argument 'rate_limit' is of type NoneType" in module["msg"]
+    assert in_process["msg"] == module["msg"]
 
 
 def test_an_option_wins_over_the_task_environment(make_action):
