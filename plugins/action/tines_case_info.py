@@ -1,0 +1,20 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the tines.cases collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Runs tines.cases.tines_case_info in-process when the task's connection is local."""
+
+from __future__ import annotations
+
+from ansible_collections.tines.cases.plugins.module_utils._case_list_task import (
+    CASE_INFO_ARGUMENT_SPEC,
+    check_filters_before_shipping,
+    run_case_info,
+)
+from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import InProcessAction
+
+
+class ActionModule(InProcessAction):
+    MODULE = "tines.cases.tines_case_info"
+    ARGUMENT_SPEC = CASE_INFO_ARGUMENT_SPEC
+    RUN = staticmethod(run_case_info)
+    CHECK_INPUT = staticmethod(check_filters_before_shipping)
