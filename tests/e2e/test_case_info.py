@@ -1,0 +1,412 @@
+"""tines_case_info on both paths: paging, limit, every kind of filter, the ignored-filter guard, bad input, a pipeline.
+
+Each list request is decoded from the simulator's log with the simulator's own
+query parser, so a test states which pages were asked for with which filters.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers.plays import GET, POST, Plays, play, task
+from tines_sim import parse_query  # on sys.path through conftest.py
+
+CI = "tines.cases.tines_case_info"
+LIST = ("GET", "/api/v2/cases", None)
+FIND_AND_TAG = Path(__file__).resolve().parents[2] / "examples" / "find_and_tag.yml"
+
+SECOPS = {"id": 7, "name": "SecOps"}
+FRAUD = {"id": 3, "name": "Fraud"}
+RECORDS = {
+    318: {
+        "name": "Beacon on host-44",
+        "status": "OPEN",
+        "priority": "HIGH",
+        "team": SECOPS,
+        "tags": ["edr", "beacon"],
+        "metadata": {"source": "edr", "ticket": "OPS-7781"},
+    },
+    319: {
+        "name": "Phishing report from j.doe",
+        "priority": "MEDIUM",
+        "team": SECOPS,
+        "tags": ["phishing"],
+        "metadata": {"source": "mail"},
+    },
+    320: {"name": "Beacon on host-12", "status": "CLOSED", "priority": "HIGH", "team": SECOPS, "tags": ["edr"]},
+    321: {"name": "Impossible travel", "priority": "LOW", "team": FRAUD, "metadata": {"source": "siem"}},
+    322: {
+        "name": "Malware on host-44",
+        "priority": "CRITICAL",
+        "team": FRAUD,
+        "tags": ["edr", "malware"],
+        "metadata": {"source": "edr"},
+    },
+    323: {"name": "Old phishing wave", "status": "CLOSED", "priority": "INFO", "team": SECOPS, "tags": ["phishing"]},
+}
+RECORDS[320]["metadata"] = {"source": "edr"}
+RECORDS[323]["metadata"] = {}
+# 1,100 cases: three pages of 500.
+MANY = {n: {"name": f"Alert {n}", "status": "CLOSED" if n % 4 == 0 else "OPEN", "metadata": {}} for n in range(1, 1101)}
+
+
+def ci(name, **arguments):
+    return task(name, CI, **arguments)
+
+
+def refused(name, **arguments):
+    return ci(name, ignore_errors=True, **arguments)
+
+
+def pages(out, name):
+    """The query of each request the task sent, decoded as the simulator decodes it."""
+    return [parse_query(entry["query_string"]) for entry in out.requests(name)]
+
+
+def page(number, per_page=500, **more):
+    return {"page": str(number), "per_page": str(per_page), **more}
+
+
+def listed(out, name):
+    result = out.task(name)
+    assert out.status(name) == "ok", (name, result.get("msg"))
+    assert result["changed"] is False, name
+    return [case["case_id"] for case in result["cases"]]
+
+
+@pytest.fixture
+def plays(run_playbook, sim, ansible_path, tmp_path):
+    return Plays(run_playbook, sim, ansible_path, tmp_path)
+
+
+def test_pages_of_500_and_the_limit(plays, sim):
+    sim.reset(cases=MANY)
+    out = plays.run(
+        play(
+            [
+                ci("every case"),
+                ci("five cases", limit=5),
+                ci("700 cases", limit=700),
+                ci("open cases in check mode", filters={"status": "OPEN"}, check_mode=True),
+            ]
+        )
+    )
+    assert out.rc == 0, out
+    assert listed(out, "every case") == list(range(1, 1101))
+    # Every case exactly as the tenant lists it, nothing left out or added.
+    assert out.task("every case")["cases"] == [sim.get_case_record(n) for n in range(1, 1101)]
+    assert pages(out, "every case") == [page(1), page(2), page(3)]
+    assert listed(out, "five cases") == [1, 2, 3, 4, 5]
+    assert pages(out, "five cases") == [page(1, 5)]
+    assert listed(out, "700 cases") == list(range(1, 701))
+    assert pages(out, "700 cases") == [page(1), page(2)]
+    assert listed(out, "open cases in check mode") == [n for n in range(1, 1101) if n % 4]
+    assert pages(out, "open cases in check mode") == [page(n, filters={"status": "OPEN"}) for n in (1, 2)], (
+        "825 open cases: two pages, and no other request"
+    )
+    assert {entry["method"] for entry in sim.log} == {"GET"}
+
+
+def test_an_older_tenant_with_50_per_page(plays, sim):
+    sim.reset(cases=MANY)
+    sim.set_options(max_per_page=50)
+    out = plays.run(play([ci("every case"), ci("120 cases", limit=120)]))
+    assert out.rc == 0, out
+    assert listed(out, "every case") == list(range(1, 1101))
+    assert pages(out, "every case") == [page(n) for n in range(1, 23)]
+    assert listed(out, "120 cases") == list(range(1, 121))
+    assert pages(out, "120 cases") == [page(n, 120) for n in (1, 2, 3)]
+
+
+def test_each_filter(plays, sim):
+    sim.reset(cases=RECORDS)
+    out = plays.run(
+        play(
+            [
+                ci("status", filters={"status": "OPEN"}),
+                ci("status in lower case", filters={"status": "closed"}),
+                ci("case_ids", filters={"case_ids": [318, 322]}),
+                ci("one case id", filters={"case_ids": 320}),
+                ci("metadata", filters={"metadata": {"source": "edr"}}),
+                ci("team_id", team_id=3),
+                ci("priority", filters={"priority": "HIGH"}),
+                ci("tags", filters={"tags": ["phishing"]}),
+                ci("search", filters={"search": "host-44"}),
+                ci("together", team_id=7, filters={"status": "OPEN", "tags": ["edr"], "search": "beacon"}),
+                ci("ordered and limited", order="PRIORITY_DESC", limit=2),
+                ci("nothing matches", filters={"metadata": {"source": "nowhere"}}),
+                ci("nothing matches a search", filters={"search": "no such case"}),
+                ci("in check mode", filters={"status": "OPEN"}, check_mode=True),
+                ci("with a read-only key", filters={"case_ids": [319]}, api_key="{{ tines_read_only_key }}"),
+                refused("a filter that matches every case", filters={"exclude_tags": ["never-used"]}),
+            ]
+        )
+    )
+    assert out.rc == 0, out
+    for name, cases, query in (
+        ("status", [318, 319, 321, 322], page(1, filters={"status": "OPEN"})),
+        ("status in lower case", [320, 323], page(1, filters={"status": "closed"})),
+        ("case_ids", [318, 322], page(1, filters={"case_ids": ["318", "322"]})),
+        ("one case id", [320], page(1, filters={"case_ids": ["320"]})),
+        ("metadata", [318, 320, 322], page(1, filters={"metadata": {"source": "edr"}})),
+        ("team_id", [321, 322], page(1, team_id="3")),
+        ("priority", [318, 320], page(1, filters={"priority": "HIGH"})),
+        (
+            "together",
+            [318],
+            page(1, team_id="7", filters={"status": "OPEN", "tags": ["edr"], "search": "beacon"}),
+        ),
+        ("ordered and limited", [322, 318], page(1, 2, order="PRIORITY_DESC")),
+        ("nothing matches", [], page(1, filters={"metadata": {"source": "nowhere"}})),
+        ("nothing matches a search", [], page(1, filters={"search": "no such case"})),
+        ("in check mode", [318, 319, 321, 322], page(1, filters={"status": "OPEN"})),
+        ("with a read-only key", [319], page(1, filters={"case_ids": ["319"]})),
+    ):
+        assert listed(out, name) == cases, name
+        assert pages(out, name) == [query], name
+    assert out.task("status")["cases"] == [sim.get_case_record(n) for n in (318, 319, 321, 322)]
+
+    # No listed case can show tags or search: one more request, the list without filters, shows they left cases out.
+    for name, cases, filters in (
+        ("tags", [319, 323], {"tags": ["phishing"]}),
+        ("search", [318, 322], {"search": "host-44"}),
+    ):
+        assert listed(out, name) == cases, name
+        assert pages(out, name) == [page(1, filters=filters), page(1, 1)], name
+
+    # Filters that match every case cannot be told from filters the tenant ignored.
+    everything = out.task("a filter that matches every case")
+    assert out.status("a filter that matches every case") == "failed"
+    assert "cases" not in everything
+    assert everything["msg"].startswith(
+        "cannot confirm that the tenant applied filters.exclude_tags: no listed case shows a field that could "
+        "contradict it, and the same list without filters holds no more cases (6, against 6 with them)."
+    )
+    assert {entry["method"] for entry in sim.log} == {"GET"}
+
+
+def test_ignored_filters_fail_and_return_no_cases(plays, sim):
+    sim.reset(cases=RECORDS)
+    sim.set_options(ignore_filters=True, max_per_page=2)
+    other_team = {**sim.get_case_record(321)}
+    sim.add_fault(
+        method="GET",
+        path_contains="/api/v2/cases",
+        status=200,
+        body={"cases": [other_team], "meta": {"next_page": None, "next_page_number": None, "count": 1}},
+    )
+    out = plays.run(
+        play(
+            [
+                refused("team_id ignored", team_id=7),
+                refused("status ignored", filters={"status": "OPEN"}),
+                refused("metadata ignored", filters={"metadata": {"source": "edr"}}),
+                refused("case_ids ignored", filters={"case_ids": [318]}),
+                refused("priority ignored", filters={"priority": "HIGH"}),
+                refused("status ignored within a team", team_id=7, filters={"status": "CLOSED", "search": "x"}),
+                refused("tags ignored", filters={"tags": ["phishing"]}),
+                refused("search ignored", filters={"search": "host-44"}),
+                ci("no filters at all"),
+            ]
+        )
+    )
+    assert out.rc == 0, out
+    encoding = " The module sends filters in the query string as filters[name]=value"
+    for name, message in (
+        (
+            "team_id ignored",
+            "the tenant did not apply team_id: case 321 belongs to team 3, not 7. No cases are returned",
+        ),
+        ("status ignored", "the tenant did not apply filters.status: case 320 has status 'CLOSED', which"),
+        ("metadata ignored", "the tenant did not apply filters.metadata: case 319 has metadata source='mail', which"),
+        ("case_ids ignored", "the tenant did not apply filters.case_ids: case 319 has case_id 319, which"),
+        ("priority ignored", "the tenant did not apply filters.priority: case 319 has priority 'MEDIUM', which"),
+        ("status ignored within a team", "the tenant did not apply filters.status: case 318 has status 'OPEN', which"),
+        ("tags ignored", "cannot confirm that the tenant applied filters.tags: "),
+        ("search ignored", "cannot confirm that the tenant applied filters.search: "),
+    ):
+        result = out.task(name)
+        assert out.status(name) == "failed", name
+        assert result["msg"].startswith(message), (name, result["msg"])
+        assert "No cases are returned" in result["msg"], name
+        assert (encoding in result["msg"]) is (name not in ("team_id ignored", "tags ignored", "search ignored")), name
+        assert "cases" not in result, name
+    # The check stops at the first page that shows an ignored filter (page 1 holds cases 318 and 319); filters no
+    # case can show cost one count request.
+    for name, requests in (
+        ("team_id ignored", [page(1, team_id="7")]),
+        ("status ignored", [page(1, filters={"status": "OPEN"}), page(2, filters={"status": "OPEN"})]),
+        ("metadata ignored", [page(1, filters={"metadata": {"source": "edr"}})]),
+        ("case_ids ignored", [page(1, filters={"case_ids": ["318"]})]),
+        ("tags ignored", [page(1, filters={"tags": ["phishing"]}), page(1, 1)]),
+    ):
+        assert pages(out, name) == requests, name
+    assert "(6, against 6 with them)" in out.task("tags ignored")["msg"]
+    assert listed(out, "no filters at all") == sorted(RECORDS)
+    assert pages(out, "no filters at all") == [page(n, 500) for n in (1, 2, 3)]
+
+
+def test_list_without_metadata(plays, sim):
+    sim.reset(cases=RECORDS)
+    sim.set_options(list_metadata=False)
+    tasks = [
+        ci("metadata only", filters={"metadata": {"source": "edr"}}, ignore_errors=True),
+        ci("metadata and status", filters={"metadata": {"source": "edr"}, "status": "OPEN"}, ignore_errors=True),
+    ]
+    out = plays.run(play(tasks))
+    assert out.rc == 0, out
+    # The metadata filter cannot be checked on the cases; the count without filters shows it left cases out.
+    assert listed(out, "metadata only") == [318, 320, 322]
+    assert all("metadata" not in case for case in out.task("metadata only")["cases"])
+    assert pages(out, "metadata only") == [page(1, filters={"metadata": {"source": "edr"}}), page(1, 1)]
+    # With status confirmed on every case, metadata is believed with no other request.
+    assert listed(out, "metadata and status") == [318, 322]
+    assert len(out.requests("metadata and status")) == 1
+
+    sim.set_options(ignore_filters=True)
+    out = plays.run(play(tasks))
+    assert out.rc == 0, out
+    result = out.task("metadata only")
+    assert out.status("metadata only") == "failed"
+    assert result["msg"].startswith(
+        "cannot confirm that the tenant applied filters.metadata: no listed case shows a field that could contradict "
+        "it, and the same list without filters holds no more cases (6, against 6 with them). No cases are returned"
+    )
+    assert "cases" not in result
+    assert out.status("metadata and status") == "failed"
+    assert out.task("metadata and status")["msg"].startswith("the tenant did not apply filters.status: case 320")
+
+
+# (task name, module options, the exact message, or for Ansible's own checks words it must hold)
+BAD_INPUTS = [
+    ("limit 0", {"limit": 0}, "limit must be 1 or more, got 0"),
+    ("limit true", {"limit": True}, "limit must be 1 or more, got True"),
+    ("unknown order", {"order": "NEWEST"}, ("order", "must be one of", "CREATED_DESC", "NEWEST")),
+    ("team_id not an int", {"team_id": "seven"}, ("team_id", "int")),
+    ("team_id 0", {"team_id": 0}, "team_id must be a positive integer, got 0"),
+    ("filters a list", {"filters": ["status", "OPEN"]}, ("filters", "dict")),
+    (
+        "nested dict",
+        {"filters": {"status": {"is": "OPEN"}}},
+        "filters.status must be a single value or a list of single values, got a dictionary (only filters.metadata "
+        "takes one)",
+    ),
+    (
+        "list of dicts",
+        {"filters": {"tags": [{"name": "edr"}]}},
+        "filters.tags[0] must be a string, number, boolean or date, got a dictionary",
+    ),
+    (
+        "empty case_ids",
+        {"filters": {"case_ids": []}},
+        "filters.case_ids is an empty list: a query string cannot carry one, and Tines would take the filter as "
+        "absent and list every case; leave the filter out, or skip the task when the list is empty",
+    ),
+    ("case id 0", {"filters": {"case_ids": [318, 0]}}, "filters.case_ids must hold positive case numbers, got 0"),
+    (
+        "metadata list",
+        {"filters": {"metadata": {"source": ["edr", "siem"]}}},
+        "filters.metadata.source must be a single value, got a list",
+    ),
+    ("null filter", {"filters": {"search": None}}, "filters.search has no value (null); leave the filter out instead"),
+]
+
+
+def test_bad_input_is_refused_before_any_request(plays, sim):
+    sim.reset(cases=RECORDS)
+    out = plays.run(play([refused(name, **options) for name, options, _message in BAD_INPUTS]))
+    assert out.rc == 0, out
+    for name, _options, message in BAD_INPUTS:
+        result = out.task(name)
+        assert out.status(name) == "failed", name
+        if isinstance(message, tuple):
+            assert all(word in result["msg"] for word in message), (name, result["msg"])
+        else:
+            assert result["msg"] == message, name
+        assert "cases" not in result, name
+        assert out.requests(name) == [], name
+    assert sim.log == []
+
+
+def test_http_errors_and_odd_answers(plays, sim):
+    sim.reset(cases=RECORDS)
+    sim.add_fault(method="GET", path_contains="/api/v2/cases", status=200, body={"data": []})
+    sim.add_fault(
+        method="GET",
+        path_contains="/api/v2/cases",
+        status=200,
+        body={"cases": [sim.get_case_record(318)], "meta": {"next_page": None}},
+    )
+    sim.add_fault(
+        method="GET",
+        path_contains="/api/v2/cases",
+        status=200,
+        body={"cases": [sim.get_case_record(318)], "meta": {"next_page_number": 1, "next_page": "x"}},
+    )
+    out = plays.run(
+        play(
+            [
+                refused("not a list", filters={"status": "OPEN"}),
+                ci("a last page without next_page_number"),
+                refused("a page that points back", limit=3),
+                refused("a wrong key", api_key="wrong-key-123", filters={"status": "OPEN"}),
+            ]
+        )
+    )
+    assert out.rc == 0, out
+    assert out.task("not a list")["msg"] == (
+        "GET /api/v2/cases?page=1&per_page=500&filters[status]=OPEN: expected a JSON object with a cases list"
+    )
+    assert listed(out, "a last page without next_page_number") == [318]
+    assert out.task("a page that points back")["msg"] == (
+        "GET /api/v2/cases?page=1&per_page=3: the pagination meta on page 1 points back to page 1"
+    )
+    wrong = out.task("a wrong key")
+    assert wrong["status"] == 401
+    assert wrong["msg"].startswith(
+        "GET /api/v2/cases?page=1&per_page=500&filters[status]=OPEN failed with HTTP 401: the API key is missing, "
+        "wrong or revoked (Tines said: "
+    )
+    assert "wrong-key-123" not in out.stdout + out.result.stderr + repr(out.result.results)
+
+
+def test_find_and_tag_pipeline(run_playbook, sim, ansible_path):
+    sim.reset(cases=RECORDS)
+    env = {"TINES_TENANT_URL": sim.url, "TINES_API_KEY": sim.api_key}
+    find = "Find the open cases that came from the EDR, oldest first"
+    tag = "Queue each one for triage (a queue already set on a case is kept)"
+    before = sim.cases
+    tagged = {"triage_queue": "tier-1"}
+
+    def run(**options):
+        seen = len(sim.log)
+        result = run_playbook(FIND_AND_TAG, env=env, path=ansible_path, **options)
+        assert result.rc == 0, result
+        calls = [(entry["method"], entry["path"], entry["body"]) for entry in sim.log[seen:]]
+        return result, calls
+
+    # Check mode: the listing runs, the loop predicts the tags, nothing is written.
+    result, calls = run(check=True)
+    assert [case["case_id"] for case in result.task(find)["cases"]] == [318, 322]
+    assert result.record(tag)["status"] == "changed"
+    assert [item["added"] for item in result.task(tag)["results"]] == [tagged, tagged]
+    assert calls == [LIST, GET(318), GET(322)]
+    assert sim.cases == before
+
+    result, calls = run()
+    assert result.record(tag)["status"] == "changed"
+    assert calls == [LIST, GET(318), POST(318, tagged), GET(322), POST(322, tagged)]
+    assert sim.get_case(318) == {**RECORDS[318]["metadata"], **tagged}
+    assert sim.get_case(322) == {**RECORDS[322]["metadata"], **tagged}
+    assert {n: sim.get_case(n) for n in (319, 320, 321, 323)} == {n: before[n] for n in (319, 320, 321, 323)}
+    assert result.task("Report the cases found")["msg"] == "2 open EDR case(s): 318, 322"
+    listing = [entry for entry in sim.log if entry["path"] == "/api/v2/cases"][-1]
+    assert parse_query(listing["query_string"]) == page(
+        1, 200, order="CREATED_ASC", filters={"status": "OPEN", "metadata": {"source": "edr"}}
+    )
+
+    for check in (False, True):
+        result, calls = run(check=check)
+        assert result.record(tag)["status"] == "ok", check
+        assert calls == [LIST, GET(318), GET(322)], check
