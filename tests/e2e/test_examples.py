@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers.plays import DELETE, GET, POST, PUT, Plays, playbook
+from tines_sim import parse_query  # on sys.path through conftest.py
 
 MODULES = Path(__file__).resolve().parents[2] / "plugins" / "modules"
 EXAMPLE_URL = "https://acme.tines.com"
@@ -24,6 +25,19 @@ EXAMPLE_URL = "https://acme.tines.com"
 # The cases the examples name, as the simulator holds them before the play.
 SEED = {318: {"source": "edr", "ticket": "OPS-1000", "owner": "blue-team"}, 319: {}, 320: {"source": "siem"}}
 RUN = {"ansible_run": "manual"}  # ansible_run_id is not defined in the test run
+# The cases the tines_case_info examples list, as records (status, priority, team, tags), after the cases above.
+SECOPS = {"id": 7, "name": "SecOps"}
+CASE_RECORDS = {
+    321: {"name": "Phishing report from host-44", "priority": "HIGH", "team": SECOPS, "tags": ["phishing"]},
+    322: {"name": "Beacon on host-12", "status": "CLOSED", "priority": "HIGH", "team": SECOPS, "tags": ["edr"]},
+    323: {"name": "Impossible travel for j.doe", "priority": "LOW", "team": SECOPS, "metadata": {"source": "siem"}},
+    324: {"name": "Malware on host-44", "priority": "HIGH", "team": {"id": 3, "name": "Fraud"}, "tags": ["edr"]},
+    325: {"name": "Beacon on host-51", "team": SECOPS, "tags": ["edr"]},
+}
+for _number in (321, 322, 324, 325):
+    CASE_RECORDS[_number]["metadata"] = {"source": "edr"}
+LIST = ("GET", "/api/v2/cases", None)
+QUEUE = {"triage_queue": "tier-1"}
 
 # Each example task's requests, in the order the examples run (state carries over from one to the next).
 EXPECTED = {
@@ -60,6 +74,35 @@ EXPECTED = {
             POST(320, RUN),
         ],
     },
+    # Runs last: by then case 318 has lost its source, and 42 (the harness's own case) came from the EDR.
+    "tines_case_info": {
+        "List the open cases of team 7 that came from the EDR": [LIST],
+        "Show their numbers": [],
+        "The two most recently created high-priority cases (credentials from TINES_TENANT_URL and TINES_API_KEY)": [
+            LIST
+        ],
+        "Open cases tagged phishing that mention host-44": [LIST],
+        "Find the open cases that came from the EDR": [LIST],
+        "Queue each one for triage (keys already set are kept)": [
+            call for case_id in (42, 321, 324, 325) for call in (GET(case_id), POST(case_id, QUEUE))
+        ],
+    },
+}
+# The query of each tines_case_info example's list request.
+LIST_QUERIES = {
+    "List the open cases of team 7 that came from the EDR": {
+        "team_id": "7",
+        "filters": {"status": "OPEN", "metadata": {"source": "edr"}},
+    },
+    "The two most recently created high-priority cases (credentials from TINES_TENANT_URL and TINES_API_KEY)": {
+        "per_page": "2",
+        "order": "CREATED_DESC",
+        "filters": {"priority": "HIGH"},
+    },
+    "Open cases tagged phishing that mention host-44": {
+        "filters": {"status": "OPEN", "tags": ["phishing"], "search": "host-44"}
+    },
+    "Find the open cases that came from the EDR": {"filters": {"status": "OPEN", "metadata": {"source": "edr"}}},
 }
 
 
@@ -103,6 +146,8 @@ def test_every_module_has_examples_and_each_one_is_pinned():
 def test_examples_run_against_the_simulator(plays, sim):
     for case_id, metadata in SEED.items():
         sim.set_case(case_id, metadata)
+    for case_id, record in CASE_RECORDS.items():
+        sim.set_case(case_id, record)
     examples_plays = [
         {
             "name": f"EXAMPLES of {module}",
@@ -130,3 +175,19 @@ def test_examples_run_against_the_simulator(plays, sim):
     assert sim.get_case(318) == {"ticket": "OPS-7790", **RUN}
     assert sim.get_case(319) == RUN
     assert sim.get_case(320) == {"source": "siem", **RUN}
+
+    def listed(name):
+        return [case["case_id"] for case in out.task(name)["cases"]]
+
+    for name, query in LIST_QUERIES.items():
+        entry = out.requests(name)[0]
+        assert parse_query(entry["query_string"]) == {"page": "1", "per_page": "500", **query}, name
+    assert listed("List the open cases of team 7 that came from the EDR") == [321, 325]
+    assert out.task("Show their numbers")["msg"] == [321, 325]
+    newest = "The two most recently created high-priority cases (credentials from TINES_TENANT_URL and TINES_API_KEY)"
+    assert listed(newest) == [324, 322]
+    assert listed("Open cases tagged phishing that mention host-44") == [321]
+    assert listed("Find the open cases that came from the EDR") == [42, 321, 324, 325]
+    for case_id in (42, 321, 324, 325):
+        assert sim.get_case(case_id)["triage_queue"] == "tier-1", case_id
+    assert "triage_queue" not in sim.get_case(322)
