@@ -37,8 +37,9 @@ options:
         V(or_tags), V(exclude_tags), V(sub_status_names) or V(records), which Tines documents as lists, is sent as
         a list of one.
       - Refused before any request, on every path, are a dictionary for any other filter, a list or dictionary
-        inside V(metadata), a null value, an empty list or an empty V(metadata) (a query string cannot carry
-        them, and Tines would list every case), and names or metadata keys holding V([) or V(]).
+        inside V(metadata), a null value, an empty or blank value, an empty list or an empty V(metadata) (a query
+        string cannot carry them, or Tines would most likely take them as no filter and list every case), and
+        names or metadata keys holding V([) or V(]).
       - "How the filters travel is an assumption: Tines documents C(filters) as an object among the query
         parameters, without saying how it is encoded. The module sends the usual bracket form:
         C(filters[status]=OPEN), C(filters[case_ids][]=318&filters[case_ids][]=319),
