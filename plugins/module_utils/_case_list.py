@@ -327,9 +327,9 @@ def contradiction(filters, team_id, case):
     if team_id is not None and shown_team is not None and str(shown_team) != str(team_id):
         return "team_id", "%s belongs to team %s, not %s" % (_name_of(case), shown_team, team_id)
     for name, wanted in filters.items():
-        field = CHECKABLE.get(name)
-        if field is None or field not in case:
+        if not shows_filter(name, case):
             continue
+        field = CHECKABLE[name]
         label = "filters." + name
         if name == "metadata":
             problem = _metadata_contradiction(wanted, case)
@@ -347,9 +347,7 @@ def contradiction(filters, team_id, case):
 
 
 def _metadata_contradiction(wanted, case):
-    metadata = case.get("metadata")
-    if not isinstance(metadata, Mapping):
-        return None  # null or another shape: the list does not show this case's metadata
+    metadata = case["metadata"]
     for key, text in wanted.items():
         if key not in metadata:
             return "%s has no metadata key %r, which filters.metadata.%s=%s requires" % (
@@ -394,9 +392,13 @@ def ignored_message(label, detail):
 
 
 def shows_filter(name, case):
-    """Whether the case carries the field that can confirm filter `name` (metadata: as an object)."""
+    """Whether the case carries the field that can confirm or contradict filter `name`.
+
+    A null field shows nothing, and metadata only as an object: a list may
+    leave out what it does not hold rather than mean "none".
+    """
     field = CHECKABLE.get(name)
-    if field is None or field not in case:
+    if field is None or case.get(field) is None:
         return False
     return name != "metadata" or isinstance(case[field], Mapping)
 

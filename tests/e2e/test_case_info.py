@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers.plays import GET, POST, Plays, play, task
-from tines_sim import parse_query  # on sys.path through conftest.py
+from tines_sim import Simulator, parse_query  # on sys.path through conftest.py
 
 CI = "tines.cases.tines_case_info"
 LIST = ("GET", "/api/v2/cases", None)
@@ -369,6 +369,24 @@ def test_http_errors_and_odd_answers(plays, sim):
         "wrong or revoked (Tines said: "
     )
     assert "wrong-key-123" not in out.stdout + out.result.stderr + repr(out.result.results)
+
+
+def test_a_next_page_link_to_another_host_is_never_followed(plays, sim):
+    sim.reset(cases=RECORDS)
+    with Simulator(api_key=sim.api_key) as elsewhere:
+        link = f"{elsewhere.url}/api/v2/cases?page=2&per_page=2"
+        sim.add_fault(
+            method="GET",
+            path_contains="/api/v2/cases",
+            status=200,
+            body={"cases": [sim.get_case_record(318)], "meta": {"next_page": link, "next_page_number": 2}},
+        )
+        out = plays.run(play([ci("two cases", limit=2)]))
+        assert out.rc == 0, out
+        # Page 2 comes from tenant_url with the page number from the answer; the other host hears nothing.
+        assert listed(out, "two cases") == [318, 320]
+        assert pages(out, "two cases") == [page(1, 2), page(2, 2)]
+        assert elsewhere.log == []
 
 
 def test_find_and_tag_pipeline(run_playbook, sim, ansible_path):

@@ -334,8 +334,10 @@ def test_a_case_that_contradicts_a_filter_names_it(filters, team_id, label, deta
 def test_fields_the_case_does_not_show_cannot_contradict():
     bare = {"case_id": 5}
     assert contradiction({"status": "OPEN", "priority": "LOW", "metadata": {"a": "b"}}, 3, bare) is None
-    # A list that shows metadata as null (or not as an object) does not show it.
+    # A list that shows metadata as null (or not as an object), or any field as null, does not show it.
     assert contradiction({"metadata": {"a": "b"}}, None, {"case_id": 5, "metadata": None}) is None
+    assert contradiction({"metadata": {"a": "b"}}, None, {"case_id": 5, "metadata": ["a"]}) is None
+    assert contradiction({"status": "OPEN", "case_ids": ["5"]}, None, {"case_id": None, "status": None}) is None
     # The team from team_id when there is no team object.
     assert contradiction({}, 3, {"case_id": 5, "team_id": 4})[0] == "team_id"
     assert contradiction({}, 3, {"case_id": 5, "team_id": 3}) is None
@@ -359,6 +361,8 @@ def test_shows_filter():
     assert shows_filter("metadata", {"metadata": {}})
     assert not shows_filter("metadata", {"metadata": None})
     assert not shows_filter("status", {"case_id": 1})
+    assert not shows_filter("status", {"status": None})
+    assert not shows_filter("case_ids", {"case_id": None})
     assert not shows_filter("search", CASE)
     assert not shows_filter("tags", CASE)
 
