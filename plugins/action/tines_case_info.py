@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ansible_collections.tines.cases.plugins.module_utils._case_list_task import (
     CASE_INFO_ARGUMENT_SPEC,
-    check_filters_before_shipping,
+    check_case_info_input,
     run_case_info,
 )
 from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import InProcessAction
@@ -17,4 +17,4 @@ class ActionModule(InProcessAction):
     MODULE = "tines.cases.tines_case_info"
     ARGUMENT_SPEC = CASE_INFO_ARGUMENT_SPEC
     RUN = staticmethod(run_case_info)
-    CHECK_INPUT = staticmethod(check_filters_before_shipping)
+    CHECK_INPUT = staticmethod(check_case_info_input)

@@ -11,7 +11,6 @@ Shared by the module and the action plugin, like _case_task.py; the decisions
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Mapping
 
 from ansible_collections.tines.cases.plugins.module_utils._arguments import CONNECTION_ARGUMENT_SPEC
 from ansible_collections.tines.cases.plugins.module_utils._case_list import (
@@ -49,7 +48,12 @@ CaseQuery = namedtuple("CaseQuery", ["filters", "team_id", "order", "limit"])
 
 
 def check_case_info_input(params):
-    """The listing the task asks for, or TinesError before any request."""
+    """The listing the task asks for, or TinesError before any request.
+
+    The action plugin runs it on the controller before shipping the module too,
+    where the filters are still what the playbook gave (JSON would merge metadata
+    keys such as 1 and "1").
+    """
     try:
         return CaseQuery(
             filters=check_filters(params.get("filters")),
@@ -59,15 +63,6 @@ def check_case_info_input(params):
         )
     except FilterInputError as exc:
         raise TinesError(str(exc)) from None
-
-
-def check_filters_before_shipping(args):
-    """The action plugin's check on the controller, where the filters are still what the playbook gave."""
-    if isinstance(args.get("filters"), Mapping):
-        try:
-            check_filters(args["filters"])
-        except FilterInputError as exc:
-            raise TinesError(str(exc)) from None
 
 
 def read_page(client, pairs):
