@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.tines.cases.plugins.module_utils._case_list_task import (
+from ansible_collections.tines.cases.plugins.module_utils._arguments import (
     CASE_INFO_ARGUMENT_SPEC,
     check_case_info_input,
-    run_case_info,
 )
+from ansible_collections.tines.cases.plugins.module_utils._case_list_task import run_case_info
 from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import InProcessAction
 
 

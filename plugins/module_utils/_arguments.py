@@ -11,10 +11,18 @@ path, in-process and in the lookup.
 from __future__ import annotations
 
 import os
+from collections import namedtuple
 from collections.abc import Mapping
 
 from ansible.module_utils.common.parameters import env_fallback
 from ansible_collections.tines.cases.plugins.module_utils._budget import WINDOW
+from ansible_collections.tines.cases.plugins.module_utils._case_list import (
+    ORDERS,
+    FilterInputError,
+    check_filters,
+    check_limit,
+    check_team_id,
+)
 from ansible_collections.tines.cases.plugins.module_utils._client import (
     AUTH_HEADERS,
     RATE_LIMIT_TIMEOUT,
@@ -53,6 +61,17 @@ INFO_ARGUMENT_SPEC = dict(
 )
 
 
+CASE_INFO_ARGUMENT_SPEC = dict(
+    CONNECTION_ARGUMENT_SPEC,
+    filters=dict(type="dict"),
+    team_id=dict(type="int"),
+    order=dict(type="str", choices=list(ORDERS)),
+    limit=dict(type="int"),
+)
+
+CaseQuery = namedtuple("CaseQuery", ["filters", "team_id", "order", "limit"])
+
+
 def check_connection(params):
     """Refuse connection options no request could be made with."""
     if params["timeout"] <= 0:
@@ -89,4 +108,22 @@ def check_metadata_input(params):
     try:
         return desired_metadata(params["metadata"], allow_null=params.get("state") == "absent")
     except MetadataInputError as exc:
+        raise TinesError(str(exc)) from None
+
+
+def check_case_info_input(params):
+    """The listing the task asks for, or TinesError before any request.
+
+    The action plugin runs it on the controller before shipping the module too,
+    where the filters are still what the playbook gave (JSON would merge metadata
+    keys such as 1 and "1").
+    """
+    try:
+        return CaseQuery(
+            filters=check_filters(params.get("filters")),
+            team_id=check_team_id(params.get("team_id")),
+            order=params.get("order"),
+            limit=check_limit(params.get("limit")),
+        )
+    except FilterInputError as exc:
         raise TinesError(str(exc)) from None

@@ -10,17 +10,10 @@ Shared by the module and the action plugin, like _case_task.py; the decisions
 
 from __future__ import annotations
 
-from collections import namedtuple
-
-from ansible_collections.tines.cases.plugins.module_utils._arguments import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.tines.cases.plugins.module_utils._arguments import check_case_info_input
 from ansible_collections.tines.cases.plugins.module_utils._case_list import (
-    ORDERS,
     Collected,
-    FilterInputError,
     ListAnswerError,
-    check_filters,
-    check_limit,
-    check_team_id,
     count_of,
     count_query,
     filtering_shown,
@@ -35,34 +28,6 @@ from ansible_collections.tines.cases.plugins.module_utils._case_list import (
 )
 from ansible_collections.tines.cases.plugins.module_utils._case_task import client_from_params, with_warnings
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
-
-CASE_INFO_ARGUMENT_SPEC = dict(
-    CONNECTION_ARGUMENT_SPEC,
-    filters=dict(type="dict"),
-    team_id=dict(type="int"),
-    order=dict(type="str", choices=list(ORDERS)),
-    limit=dict(type="int"),
-)
-
-CaseQuery = namedtuple("CaseQuery", ["filters", "team_id", "order", "limit"])
-
-
-def check_case_info_input(params):
-    """The listing the task asks for, or TinesError before any request.
-
-    The action plugin runs it on the controller before shipping the module too,
-    where the filters are still what the playbook gave (JSON would merge metadata
-    keys such as 1 and "1").
-    """
-    try:
-        return CaseQuery(
-            filters=check_filters(params.get("filters")),
-            team_id=check_team_id(params.get("team_id")),
-            order=params.get("order"),
-            limit=check_limit(params.get("limit")),
-        )
-    except FilterInputError as exc:
-        raise TinesError(str(exc)) from None
 
 
 def read_page(client, pairs):

@@ -234,10 +234,8 @@ status:
   sample: 401
 """
 
-from ansible_collections.tines.cases.plugins.module_utils._case_list_task import (
-    CASE_INFO_ARGUMENT_SPEC,
-    run_case_info,
-)
+from ansible_collections.tines.cases.plugins.module_utils._arguments import CASE_INFO_ARGUMENT_SPEC
+from ansible_collections.tines.cases.plugins.module_utils._case_list_task import run_case_info
 from ansible_collections.tines.cases.plugins.module_utils._module_adapter import run_as_module
 
 
