@@ -95,7 +95,7 @@ def clean_api_key(api_key):
 def secret_forms(secret):
     """Every way `secret` can show up in text: as given, stripped, and escaped as Python, JSON or a URL would."""
     forms = set()
-    for text in {str(secret), str(secret).strip()}:
+    for text in (str(secret), str(secret).strip()):
         forms.update(
             (
                 text,

@@ -59,7 +59,7 @@ def test_a_short_run_under_the_budget_is_not_slowed():
 
 def test_past_the_budget_each_request_waits_for_the_one_limit_places_back():
     ring = ring_of(3)
-    times = [reserve(ring, 1000.0, 10.0)[0] for _ in range(7)]
+    times = [reserve(ring, 1000.0, 10.0)[0] for _request in range(7)]
     step = 10.0 + pacing_margin(10.0)
     assert times == pytest.approx([1000.0] * 3 + [1000.0 + step] * 3 + [1000.0 + 2 * step])
 
@@ -90,7 +90,7 @@ def test_a_429_after_few_requests_of_ours_lowers_the_limit_to_a_tenth_at_most_an
 
 def test_the_limit_recovers_after_two_quiet_windows():
     ring = ring_of(10)
-    slots = [reserve(ring, 1000.0, 60.0)[1] for _ in range(3)]
+    slots = [reserve(ring, 1000.0, 60.0)[1] for _request in range(3)]
     note_rate_limited(ring, slots[-1], 1000.0, 60.0, retry_after=1.0)
     assert ring.limit == 2
     reserve(ring, 1000.0 + 121.0, 60.0)

@@ -219,7 +219,9 @@ def test_the_modules_own_argument_failure_is_masked(run_module):
     assert result["invocation"]["module_args"]["api_key"] == NO_LOG_PLACEHOLDER
     assert result["invocation"]["module_args"]["bogus"] == "typo"
     assert KEY_STEM not in json.dumps(without_internal(result))
-    _, result = run_module(lambda: run_as_module(SPEC, must_not_run), dict(ARGS, api_key=RAW_KEY, auth_header=RAW_KEY))
+    _code, result = run_module(
+        lambda: run_as_module(SPEC, must_not_run), dict(ARGS, api_key=RAW_KEY, auth_header=RAW_KEY)
+    )
     assert result["msg"] == "value of auth_header must be one of: bearer, x-user-token, got: ********"
 
 
@@ -229,7 +231,7 @@ def test_the_modules_own_argument_failure_is_masked(run_module):
     ids=["success", "argument failure"],
 )
 def test_the_key_given_to_another_option_does_not_show_in_invocation(run, extra, run_module):
-    _, result = run_module(lambda: run_as_module(SPEC, run), dict(ARGS, api_key=RAW_KEY, **extra))
+    _code, result = run_module(lambda: run_as_module(SPEC, run), dict(ARGS, api_key=RAW_KEY, **extra))
     assert KEY_STEM not in json.dumps(without_internal(result))
 
 

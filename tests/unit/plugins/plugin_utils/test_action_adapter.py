@@ -73,7 +73,7 @@ def test_a_local_connection_runs_the_task_in_process(transport, check_mode, diff
     action = make_action(dict(ARGS), transport=transport, check_mode=check_mode, diff=diff)
     result = action.run(task_vars={})
     assert result["changed"] is False and result["case_id"] == 7
-    args, _ = action.RUN.calls[0]
+    args, _keywords = action.RUN.calls[0]
     assert args[0]["case_id"] == 7 and args[0]["state"] == "present", "validated options, defaults filled in"
     assert args[1:3] == (check_mode, diff), "check mode and diff mode from the task"
     assert action._execute_module.calls == [] and action._remove_tmp_path.calls == []

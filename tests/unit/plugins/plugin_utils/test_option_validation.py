@@ -67,19 +67,19 @@ def all_plain(value):
 @pytest.mark.parametrize("case", sorted(INVALID))
 def test_messages_are_the_module_paths(case, run_module):
     text, expected = INVALID[case]
-    _, message = validated_options(METADATA_ARGUMENT_SPEC, plain_args(text), MODULE)
+    _params, message = validated_options(METADATA_ARGUMENT_SPEC, plain_args(text), MODULE)
     assert message == module_path_message(run_module, plain_args(text))
     assert message.startswith(expected)
 
 
 @pytest.mark.parametrize("case", sorted(INVALID))
 def test_tagged_values_get_the_messages_of_plain_ones(case, run_module):
-    _, message = validated_options(METADATA_ARGUMENT_SPEC, yaml_args(INVALID[case][0]), MODULE)
+    _params, message = validated_options(METADATA_ARGUMENT_SPEC, yaml_args(INVALID[case][0]), MODULE)
     assert message == module_path_message(run_module, plain_args(INVALID[case][0]))
 
 
 def test_unsupported_message_names_the_parameter_and_the_supported_ones():
-    _, message = validated_options(METADATA_ARGUMENT_SPEC, plain_args(INVALID["unsupported"][0]), MODULE)
+    _params, message = validated_options(METADATA_ARGUMENT_SPEC, plain_args(INVALID["unsupported"][0]), MODULE)
     assert message == (
         "Unsupported parameters for (tines.cases.tines_case_metadata) module: bogus. Supported parameters include: "
         + ", ".join(sorted(METADATA_ARGUMENT_SPEC))
@@ -88,7 +88,7 @@ def test_unsupported_message_names_the_parameter_and_the_supported_ones():
 
 
 def test_the_kind_of_plugin_is_named():
-    _, message = validated_options(
+    _params, message = validated_options(
         METADATA_ARGUMENT_SPEC, {"bogus": 1, "case_id": 1, "metadata": {}}, "tines.cases.case_metadata", "lookup"
     )
     assert message.startswith("Unsupported parameters for (tines.cases.case_metadata) lookup: bogus.")
@@ -121,7 +121,7 @@ def test_plain_turns_tagged_values_into_plain_types():
 def test_plain_keeps_booleans_and_leaves_other_values_alone():
     when = datetime.date(2024, 5, 1)
     copied = plain({"flag": True, "pair": ("a", False), "when": when})
-    assert copied["flag"] is True and copied["pair"] == ["a", False] and type(copied["pair"][1]) is bool
+    assert copied["flag"] is True and copied["pair"] == ["a", False] and isinstance(copied["pair"][1], bool)
     assert copied["when"] is when
 
 
