@@ -16,6 +16,7 @@ import sys
 import pytest
 import yaml
 from helpers.reliability import CREDENTIALS, GROUP, MD, task
+from tines_sim import most_in_any_window
 
 WINDOW = 2.0
 TAG = {"triage": "done"}
@@ -88,16 +89,6 @@ def assert_nothing_lost(sim, result, case_ids):
 
 def stats(sim):
     return sim.rate_stats()[sim.api_key]
-
-
-def most_in_any_window(times, window):
-    times = sorted(times)
-    most, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= window:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 @pytest.mark.parametrize("retry_after", [None, "seconds"])

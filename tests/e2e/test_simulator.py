@@ -622,12 +622,6 @@ class Clock:
         return self.now
 
 
-def accepted_in_any_window(times, window):
-    """The most accepted times inside one half-open interval `window` seconds long."""
-    times = sorted(times)
-    return max((sum(1 for t in times if start <= t < start + window) for start in times), default=0)
-
-
 @pytest.mark.parametrize("count_refused", [False, True])
 def test_sliding_window_never_exceeds_the_limit_and_refuses_only_when_full(count_refused):
     rng = random.Random(6)
@@ -646,7 +640,7 @@ def test_sliding_window_never_exceeds_the_limit_and_refuses_only_when_full(count
             if decision.allowed or count_refused:
                 counted.append(clock.now)
             assert decision.free_at > clock.now
-        assert accepted_in_any_window(accepted, window) <= limit
+        assert tines_sim.most_in_any_window(accepted, window) <= limit
 
 
 def test_sliding_window_frees_a_slot_when_the_oldest_request_leaves():

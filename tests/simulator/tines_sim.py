@@ -569,6 +569,17 @@ RateDecision = namedtuple("RateDecision", "allowed remaining free_at now")
 RateDecision.__doc__ = """One request's fate: `free_at` is the clock time at which `remaining` next grows."""
 
 
+def most_in_any_window(times, window):
+    """The most of `times` inside one half-open interval `window` seconds long: what a sliding limit bounds."""
+    times = sorted(times)
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while times[start] + window <= at:  # the same sum as RateLimiter's, for the same float rounding
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
 class RateLimiter:
     """At most `limit` requests per token in `window` seconds, as Tines budgets each (client IP, API token).
 

@@ -11,6 +11,7 @@ from ansible_collections.tines.cases.plugins.module_utils._budget import (
     pacing_margin,
     reserve,
 )
+from ansible_collections.tines.cases.tests.simulator.tines_sim import most_in_any_window
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,17 +20,6 @@ def ring_of(capacity):
     ring = Ring(bytearray(Ring.size(capacity)))
     ring.initialize(capacity)
     return ring
-
-
-def most_in_any_window(times, window):
-    """The largest number of `times` inside any half-open interval [t, t + window)."""
-    times = sorted(times)
-    most, start = 0, 0
-    for end, at in enumerate(times):
-        while at - times[start] >= window:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 @settings(deadline=None)
