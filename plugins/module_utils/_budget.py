@@ -56,39 +56,45 @@ def backoff(strikes, window, jitter=1.0):
 
 
 class Ring:
-    """The budget's state in a buffer (a shared mapping or a bytearray): a header and `capacity` send times."""
+    """The budget's state in a buffer (a shared mapping or a bytearray): a header and `capacity` send times.
+
+    The header is read once when a Ring is made (under the lock) and written back by
+    save(); the send times are read and written in place.
+    """
 
     def __init__(self, buffer):
         self.buffer = buffer
+        fields = HEADER.unpack_from(buffer, 0) if len(buffer) >= HEADER.size else (None,) * 9
+        self.valid = tuple(fields[:2]) == (MAGIC, VERSION)
+        _magic, _version, _spare, self.capacity, self.head, self.limit, self.strikes = fields[:7]
+        self.blocked_until, self.last_429 = fields[7:]
 
     @staticmethod
     def size(capacity):
         return HEADER.size + SLOT.size * capacity
 
-    def initialize(self, capacity, times=()):
-        """Empty the ring for `capacity` requests, keeping the newest of `times` (oldest first)."""
-        kept = list(times)[-capacity:] if capacity else []
-        HEADER.pack_into(self.buffer, 0, MAGIC, VERSION, 0, capacity, len(kept) % capacity, capacity, 0, 0.0, 0.0)
-        for index in range(capacity):
-            self[index] = kept[index] if index < len(kept) else 0.0
+    @classmethod
+    def create(cls, buffer, capacity, times=()):
+        """An empty ring for `capacity` requests in `buffer`, keeping the newest of `times`."""
+        kept = sorted(times)[-capacity:] if capacity else []
+        HEADER.pack_into(buffer, 0, MAGIC, VERSION, 0, capacity, len(kept) % capacity, capacity, 0, 0.0, 0.0)
+        struct.pack_into("<%dd" % capacity, buffer, HEADER.size, *(kept + [0.0] * (capacity - len(kept))))
+        return cls(buffer)
 
-    def valid(self):
-        return len(self.buffer) >= HEADER.size and HEADER.unpack_from(self.buffer, 0)[:2] == (MAGIC, VERSION)
-
-    def _fields(self):
-        return list(HEADER.unpack_from(self.buffer, 0))
-
-    def _set(self, position, value):
-        fields = self._fields()
-        fields[position] = value
-        HEADER.pack_into(self.buffer, 0, *fields)
-
-    capacity = property(lambda self: self._fields()[3])
-    head = property(lambda self: self._fields()[4], lambda self, value: self._set(4, value))
-    limit = property(lambda self: self._fields()[5], lambda self, value: self._set(5, value))
-    strikes = property(lambda self: self._fields()[6], lambda self, value: self._set(6, value))
-    blocked_until = property(lambda self: self._fields()[7], lambda self, value: self._set(7, value))
-    last_429 = property(lambda self: self._fields()[8], lambda self, value: self._set(8, value))
+    def save(self):
+        HEADER.pack_into(
+            self.buffer,
+            0,
+            MAGIC,
+            VERSION,
+            0,
+            self.capacity,
+            self.head,
+            self.limit,
+            self.strikes,
+            self.blocked_until,
+            self.last_429,
+        )
 
     def __getitem__(self, index):
         return SLOT.unpack_from(self.buffer, HEADER.size + SLOT.size * (index % self.capacity))[0]
@@ -98,8 +104,8 @@ class Ring:
 
     def times(self):
         """Every recorded send time, oldest first."""
-        capacity, head = self.capacity, self.head
-        return [self[head + offset] for offset in range(capacity)]
+        slots = struct.unpack_from("<%dd" % self.capacity, self.buffer, HEADER.size)
+        return list(slots[self.head :] + slots[: self.head])
 
 
 def reserve(ring, now, window):
@@ -171,27 +177,37 @@ class RateBudget:
 
 
 class _Locked:
-    def __init__(self, acquire, release, ring):
-        self.acquire, self.release, self.ring_ = acquire, release, ring
+    """`with store.ring() as ring`: the ring under the store's lock, its header saved before the lock goes."""
+
+    def __init__(self, acquire, release):
+        self.acquire, self.release = acquire, release
+        self.ring = None
 
     def __enter__(self):
-        self.acquire()
-        return self.ring_()
+        self.ring = self.acquire()
+        return self.ring
 
     def __exit__(self, *exc_info):
-        self.release()
+        try:
+            self.ring.save()
+        finally:
+            self.release()
 
 
 class MemoryStore:
     """A budget for this process only: where no private directory can hold a shared one."""
 
     def __init__(self, capacity):
-        self._ring = Ring(bytearray(Ring.size(capacity)))
-        self._ring.initialize(capacity)
+        self._buffer = bytearray(Ring.size(capacity))
+        Ring.create(self._buffer, capacity)
         self._lock = threading.Lock()
 
     def ring(self):
-        return _Locked(self._lock.acquire, self._lock.release, lambda: self._ring)
+        return _Locked(self._acquire, self._lock.release)
+
+    def _acquire(self):
+        self._lock.acquire()
+        return Ring(self._buffer)
 
 
 class FileStore:
@@ -206,17 +222,21 @@ class FileStore:
             pass
 
     def ring(self):
-        return _Locked(self._acquire, self._release, lambda: Ring(self.map))
+        return _Locked(self._acquire, self._release)
 
     def _acquire(self):
+        """Lock the file (and this process's threads out), and read the ring, resized if rate_limit changed."""
         self._thread_lock.acquire()
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         size = os.fstat(self.fd).st_size
         if self.map is None or len(self.map) != size:
             self._remap(size)
-        ring = Ring(self.map) if self.map is not None else None
-        if ring is None or not ring.valid() or ring.capacity != self.capacity:
-            self._rebuild(ring.times() if ring is not None and ring.valid() else ())
+        ring = Ring(self.map if self.map is not None else b"")
+        if ring.valid and ring.capacity == self.capacity:
+            return ring
+        os.ftruncate(self.fd, Ring.size(self.capacity))
+        self._remap(Ring.size(self.capacity))
+        return Ring.create(self.map, self.capacity, ring.times() if ring.valid else ())
 
     def _release(self):
         fcntl.flock(self.fd, fcntl.LOCK_UN)
@@ -226,12 +246,6 @@ class FileStore:
         if self.map is not None:
             self.map.close()
         self.map = mmap.mmap(self.fd, size) if size else None
-
-    def _rebuild(self, times):
-        """Size the file for this task's rate_limit, keeping the newest send times."""
-        os.ftruncate(self.fd, Ring.size(self.capacity))
-        self._remap(Ring.size(self.capacity))
-        Ring(self.map).initialize(self.capacity, sorted(times))
 
 
 def state_directory(environ=None):

@@ -17,9 +17,7 @@ from hypothesis import strategies as st
 
 
 def ring_of(capacity):
-    ring = Ring(bytearray(Ring.size(capacity)))
-    ring.initialize(capacity)
-    return ring
+    return Ring.create(bytearray(Ring.size(capacity)), capacity)
 
 
 @settings(deadline=None)
@@ -96,14 +94,12 @@ def test_backoff_doubles_up_to_the_window_and_never_below_the_floor():
     assert backoff(30, 2.0) == 2.0
 
 
-def test_initialize_keeps_the_newest_times_when_the_limit_changes():
+def test_a_new_ring_keeps_the_newest_times_when_the_limit_changes():
     ring = ring_of(5)
     for index in range(5):
         reserve(ring, 1000.0 + index, 60.0)
-    smaller = ring_of(3)
-    smaller.initialize(3, ring.times())
+    smaller = Ring.create(bytearray(Ring.size(3)), 3, ring.times())
     assert smaller.times() == [1002.0, 1003.0, 1004.0]
-    larger = ring_of(8)
-    larger.initialize(8, ring.times())
+    larger = Ring.create(bytearray(Ring.size(8)), 8, ring.times())
     assert larger.times() == [0.0, 0.0, 0.0, 1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
     assert reserve(larger, 1005.0, 60.0)[0] == 1005.0
