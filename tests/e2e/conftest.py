@@ -20,18 +20,20 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-HELPERS = Path(__file__).resolve().parent / "helpers"
-SIMULATOR_DIR = REPO_ROOT / "tests" / "simulator"
-ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+SIMULATOR_DIR = Path(__file__).resolve().parent.parent / "simulator"
 RECORD_ENV = "TINES_TEST_RECORD_FILE"
 
 if str(SIMULATOR_DIR) not in sys.path:
     sys.path.insert(0, str(SIMULATOR_DIR))
 
 import tines_sim
-
-CONNECTIONS = {"inprocess": "local", "module": "tines_test_remote"}
+from helpers.ansible_env import (
+    ANSIBLE_PLAYBOOK,  # noqa: F401 - tests import it from here
+    CONNECTIONS,
+    environment,
+    make_tree,
+    playbook_command,
+)
 
 
 class PlaybookResult:
@@ -65,19 +67,7 @@ class PlaybookResult:
 @pytest.fixture(scope="session")
 def ansible_tree(tmp_path_factory):
     """A collections path holding tines.cases (a symlink to the repo), plus config and inventories."""
-    root = tmp_path_factory.mktemp("ansible")
-    namespace = root / "ansible_collections" / "tines"
-    namespace.mkdir(parents=True)
-    (namespace / "cases").symlink_to(REPO_ROOT, target_is_directory=True)
-    config = root / "ansible.cfg"
-    config.write_text("# empty: keeps any ansible.cfg in the working directory or HOME out of the tests\n")
-    inventories = {}
-    for path, connection in CONNECTIONS.items():
-        inventories[path] = root / f"inventory-{path}.ini"
-        inventories[path].write_text(
-            f"localhost ansible_connection={connection} ansible_python_interpreter={sys.executable}\n"
-        )
-    return {"root": root, "config": config, "inventories": inventories}
+    return make_tree(tmp_path_factory.mktemp("ansible"))
 
 
 @pytest.fixture
@@ -97,33 +87,6 @@ def _playbook_file(playbook, work):
     path = work / "playbook.yml"
     path.write_text(playbook)
     return str(path)
-
-
-def _environment(tree, work, record, overrides):
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("ANSIBLE_", "TINES_"))}
-    env.update(
-        ANSIBLE_CONFIG=str(tree["config"]),
-        ANSIBLE_COLLECTIONS_PATH=str(tree["root"]),
-        ANSIBLE_CONNECTION_PLUGINS=str(HELPERS / "connection_plugins"),
-        ANSIBLE_CALLBACK_PLUGINS=str(HELPERS / "callback_plugins"),
-        ANSIBLE_CALLBACKS_ENABLED="tines_record",
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_HOST_KEY_CHECKING="False",
-        ANSIBLE_RETRY_FILES_ENABLED="0",
-        ANSIBLE_LOCALHOST_WARNING="False",
-        ANSIBLE_LOCAL_TEMP=str(work / "local-tmp"),
-        ANSIBLE_REMOTE_TEMP=str(work / "remote-tmp"),
-        # The rate budgets of one test's runs, shared by its forks, apart from other tests and the user's own.
-        XDG_RUNTIME_DIR=str(work.parent / "runtime"),
-        **{RECORD_ENV: str(record)},
-    )
-    for key, value in (overrides or {}).items():
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = str(value)
-    return env
 
 
 def _read_records(record):
@@ -148,8 +111,6 @@ def run_playbook(sim, ansible_tree, tmp_path):
         path="inprocess",
         timeout=300,
     ):
-        if path not in CONNECTIONS:
-            raise ValueError(f"path must be one of {sorted(CONNECTIONS)}, not {path!r}")
         work = tmp_path / f"run-{next(runs)}"
         work.mkdir()
         record = work / "results.jsonl"
@@ -159,20 +120,17 @@ def run_playbook(sim, ansible_tree, tmp_path):
             "tines_read_only_key": sim.read_only_key,
             **(extra_vars or {}),
         }
-        command = [ANSIBLE_PLAYBOOK, "-i", str(ansible_tree["inventories"][path]), "-e", json.dumps(variables)]
-        command += ["--check"] * check + ["--diff"] * diff
-        if verbosity:
-            command.append("-" + "v" * verbosity)
-        command.append(_playbook_file(playbook, work))
-        proc = subprocess.run(
-            command,
-            cwd=work,
-            env=_environment(ansible_tree, work, record, env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        options = ["--check"] * check + ["--diff"] * diff + (["-" + "v" * verbosity] if verbosity else [])
+        command = playbook_command(ansible_tree, path, variables, _playbook_file(playbook, work), *options)
+        # The rate budgets of one test's runs, shared by its forks, apart from other tests and the user's own.
+        env = environment(
+            ansible_tree,
+            work,
+            callbacks="tines_record",
+            runtime=tmp_path / "runtime",
+            overrides={RECORD_ENV: record, **(env or {})},
         )
+        proc = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True, timeout=timeout, check=False)
         return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, _read_records(record))
 
     return run
