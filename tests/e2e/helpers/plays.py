@@ -3,7 +3,7 @@
 An ansible-playbook run costs about two seconds, so a test puts several tasks in
 one playbook. The simulator cannot be told where one task ends, but it stamps
 every request it logs with its arrival time, and the test callback
-``tines_task_starts`` notes when each task starts: a request belongs to the last
+``tines_record`` notes when each task starts: a request belongs to the last
 task that started before it arrived. ``Outcome.calls(task)`` then gives exactly
 that task's requests.
 
@@ -24,7 +24,6 @@ INFO = "tines.cases.tines_case_metadata_info"
 GROUP = "group/tines.cases.tines"
 CREDENTIALS = {"tenant_url": "{{ tines_url }}", "api_key": "{{ tines_key }}"}
 STARTS_ENV = "TINES_TEST_TASK_STARTS_FILE"
-CALLBACKS = "tines_record,tines_task_starts"
 
 # Task keywords (as opposed to module options) that md() and info() accept among their keyword arguments.
 TASK_KEYWORDS = frozenset(
@@ -113,7 +112,7 @@ class Plays:
         seen = len(self.sim.log)
         result = self.run_playbook(
             playbook_text,
-            env={"ANSIBLE_CALLBACKS_ENABLED": CALLBACKS, STARTS_ENV: str(starts), **(env or {})},
+            env={STARTS_ENV: str(starts), **(env or {})},
             path=self.path,
             **options,
         )

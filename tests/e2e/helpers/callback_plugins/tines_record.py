@@ -1,13 +1,20 @@
-"""Test-only callback: records every task result as one JSON line.
+"""Test-only callback: records every task result, and when each task starts, as JSON lines.
 
-The integration harness reads the file named by ``TINES_TEST_RECORD_FILE`` to
-assert on results without parsing Ansible's screen output.
+The end-to-end harness reads the file named by ``TINES_TEST_RECORD_FILE`` to
+assert on results without parsing Ansible's screen output. When
+``TINES_TEST_TASK_STARTS_FILE`` is set too, the start time of each task goes
+there: several tasks share one ansible-playbook run, and the simulator stamps
+each request it logs with the time it arrived, so these times tell which task
+sent which request (tests/e2e/helpers/plays.py). Tasks run one after another on
+one host, so every request of a task arrives after its start and before the
+next task's start.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 
 from ansible.plugins.callback import CallbackBase
 
@@ -17,6 +24,7 @@ DOCUMENTATION = """
     short_description: write task results as JSON lines (tests only)
     description:
         - Appends one JSON object per task result to the file named by E(TINES_TEST_RECORD_FILE).
+        - Appends one JSON object per started task to the file named by E(TINES_TEST_TASK_STARTS_FILE), when set.
     requirements:
         - enable in configuration
 """
@@ -45,6 +53,19 @@ class CallbackModule(CallbackBase):
         }
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, default=str) + "\n")
+
+    def _started(self, task):
+        path = os.environ.get("TINES_TEST_TASK_STARTS_FILE")
+        if not path:
+            return
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"task": task.get_name(), "time": time.time()}) + "\n")
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._started(task)
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._started(task)
 
     def v2_runner_on_ok(self, result):
         self._record(result, "ok")
