@@ -7,6 +7,11 @@ Fixtures:
                    env=None, path="inprocess", timeout=300) -> PlaybookResult
 
 Playbooks see ``tines_url``, ``tines_key`` and ``tines_read_only_key`` as extra vars.
+
+Environment:
+    TINES_TEST_TARGET_PYTHON   the interpreter the module path runs modules with
+                               (``ansible_python_interpreter``; default: the Python running pytest).
+                               It must have ``requests``; noxfile.py's ``e2e-target-*`` sessions use it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ HELPERS = Path(__file__).resolve().parent / "helpers"
 SIMULATOR_DIR = REPO_ROOT / "tests" / "simulator"
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 RECORD_ENV = "TINES_TEST_RECORD_FILE"
+TARGET_PYTHON_ENV = "TINES_TEST_TARGET_PYTHON"
 
 if str(SIMULATOR_DIR) not in sys.path:
     sys.path.insert(0, str(SIMULATOR_DIR))
@@ -71,11 +77,14 @@ def ansible_tree(tmp_path_factory):
     (namespace / "cases").symlink_to(REPO_ROOT, target_is_directory=True)
     config = root / "ansible.cfg"
     config.write_text("# empty: keeps any ansible.cfg in the working directory or HOME out of the tests\n")
+    # The in-process path runs in the controller's Python whatever this says; the module path
+    # ships the module to this interpreter.
+    interpreters = {"inprocess": sys.executable, "module": os.environ.get(TARGET_PYTHON_ENV) or sys.executable}
     inventories = {}
     for path, connection in CONNECTIONS.items():
         inventories[path] = root / f"inventory-{path}.ini"
         inventories[path].write_text(
-            f"localhost ansible_connection={connection} ansible_python_interpreter={sys.executable}\n"
+            f"localhost ansible_connection={connection} ansible_python_interpreter={interpreters[path]}\n"
         )
     return {"root": root, "config": config, "inventories": inventories}
 
