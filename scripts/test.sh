@@ -113,7 +113,7 @@ step_bootstrap() {
     else
         echo "WARNING: shellcheck is not installed and cannot be installed here (needs root and apt-get)"
     fi
-    note "$(nox --version 2>&1), antsibull-nox $(python -c 'import antsibull_nox; print(antsibull_nox.__version__)'), $(uv --version)"
+    note "nox $(nox --version 2>&1), antsibull-nox $(python -c 'import antsibull_nox; print(antsibull_nox.__version__)'), $(uv --version)"
 }
 
 step_session_list() {
