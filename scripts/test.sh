@@ -6,11 +6,12 @@
 # labelled, timed step, goes on after a failed step, prints a table (PASS/FAIL/SKIP, seconds,
 # a note) at the end and exits non-zero if any step failed.
 #
-# Usage: scripts/test.sh [--fast] [--only STEP[,STEP...]] [--skip STEP[,STEP...]] [--list]
-#   --fast   only the quick steps (lint, shellcheck, unit, e2e on 2.19, build, demo)
-#   --only   run only these steps (bootstrap always runs)
-#   --skip   leave out these steps
-#   --list   print the steps and exit
+# Usage: scripts/test.sh [--fast] [--only STEP[,STEP...]] [--skip STEP[,STEP...]] [--serial] [--list]
+#   --fast    only the quick steps (lint, shellcheck, unit, e2e on 2.19, build, demo)
+#   --only    run only these steps (bootstrap always runs)
+#   --skip    leave out these steps
+#   --serial  run the steps one after the other, none in the background
+#   --list    print the steps and exit
 # One session alone: .venv/bin/nox -s NAME (see `.venv/bin/nox -l`).
 set -uo pipefail
 
@@ -18,51 +19,55 @@ START_TIME=$EPOCHREALTIME
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 
-# name|fast|description. Every step but bootstrap and session-list is the nox session of that name.
+# name|fast|lane|description. Every step but bootstrap and session-list is the nox session of that
+# name. Steps of the "side" lane (ansible-test, linters, builds: mostly one core, or waiting on the
+# package index) run one after the other in the background while the "main" lane (the pytest
+# suites, which keep both cores busy) runs in the foreground; --serial runs all in one lane.
 STEPS=(
-    "bootstrap|yes|.venv from requirements-dev.txt (nox, antsibull-nox, uv), shellcheck from apt"
-    "session-list|yes|every session noxfile.py defines is a step of this script"
-    "lint|yes|antsibull-nox: ruff format --check, ruff check, yamllint, antsibull-nox config"
-    "shellcheck|yes|shellcheck on every shell script"
-    "unit|yes|pytest tests/unit (ansible-core 2.19)"
-    "e2e-2.19|yes|pytest tests/e2e, whole suite (ansible-core 2.19, Python 3.11)"
-    "e2e-2.16|no|pytest tests/e2e, whole suite (ansible-core 2.16, the lowest in meta/runtime.yml)"
-    "e2e-2.22|no|pytest tests/e2e, whole suite (ansible-core 2.22, Python 3.13)"
-    "e2e-2.17|no|pytest tests/e2e smoke set (ansible-core 2.17)"
-    "e2e-2.18|no|pytest tests/e2e smoke set (ansible-core 2.18)"
-    "e2e-2.20|no|pytest tests/e2e smoke set (ansible-core 2.20, Python 3.12)"
-    "e2e-2.21|no|pytest tests/e2e smoke set (ansible-core 2.21, Python 3.12)"
-    "e2e-target-py3.9|no|e2e smoke set, module path, modules run by Python 3.9"
-    "e2e-target-py3.13|no|e2e smoke set, module path, modules run by Python 3.13"
-    "ansible-test-sanity-2.19|no|ansible-test sanity --venv (ansible-core 2.19, Python 3.11)"
-    "ansible-test-sanity-2.22|no|ansible-test sanity --venv (ansible-core 2.22, Python 3.13)"
-    "ansible-test-units-2.19|no|ansible-test units --venv --requirements, JUnit count checked"
-    "ansible-test-integration-2.19|no|ansible-test integration --venv --requirements (tests/integration/targets)"
-    "ansible-lint|no|antsibull-nox: ansible-lint --offline, production profile"
-    "docs-check|no|antsibull-nox: antsibull-docs lint-collection-docs"
-    "extra-checks|no|antsibull-nox: no-unwanted-files, action-groups, trailing whitespace, tabs"
-    "build-import-check|no|antsibull-nox: collection build + galaxy-importer (own venv)"
-    "galaxy-build-install|yes|ansible-galaxy build + install, tarball contents, ansible-doc per module"
-    "changelog|no|antsibull-changelog lint; CHANGELOG.rst/.md up to date"
-    "docs-build|no|HTML docsite (antsibull-docs sphinx-init + Sphinx), no unexpected warning"
-    "ee-build-context|no|ansible-builder create on tests/ee/; the EE requirements include requests"
-    "demo|yes|scripts/demo.sh: examples/ against the simulator (changed, unchanged, --check --diff unchanged)"
+    "bootstrap|yes|main|.venv from requirements-dev.txt (nox, antsibull-nox, uv), shellcheck from apt"
+    "session-list|yes|main|every session noxfile.py defines is a step of this script"
+    "lint|yes|main|antsibull-nox: ruff format --check, ruff check, yamllint, antsibull-nox config"
+    "shellcheck|yes|main|shellcheck on every shell script"
+    "unit|yes|main|pytest tests/unit (ansible-core 2.19)"
+    "e2e-2.19|yes|main|pytest tests/e2e, whole suite (ansible-core 2.19, Python 3.11)"
+    "e2e-2.16|no|main|pytest tests/e2e, whole suite (ansible-core 2.16, the lowest in meta/runtime.yml)"
+    "e2e-2.22|no|main|pytest tests/e2e, whole suite (ansible-core 2.22, Python 3.13)"
+    "e2e-2.17|no|main|pytest tests/e2e smoke set (ansible-core 2.17)"
+    "e2e-2.18|no|main|pytest tests/e2e smoke set (ansible-core 2.18)"
+    "e2e-2.20|no|main|pytest tests/e2e smoke set (ansible-core 2.20, Python 3.12)"
+    "e2e-2.21|no|main|pytest tests/e2e smoke set (ansible-core 2.21, Python 3.12)"
+    "e2e-target-py3.9|no|main|e2e smoke set, module path, modules run by Python 3.9"
+    "e2e-target-py3.13|no|main|e2e smoke set, module path, modules run by Python 3.13"
+    "ansible-test-sanity-2.19|no|side|ansible-test sanity --venv (ansible-core 2.19, Python 3.11)"
+    "ansible-test-sanity-2.22|no|side|ansible-test sanity --venv (ansible-core 2.22, Python 3.13)"
+    "ansible-test-units-2.19|no|side|ansible-test units --venv --requirements, JUnit count checked"
+    "ansible-test-integration-2.19|no|side|ansible-test integration --venv --requirements (tests/integration/targets)"
+    "ansible-lint|no|side|antsibull-nox: ansible-lint --offline, production profile"
+    "docs-check|no|side|antsibull-nox: antsibull-docs lint-collection-docs"
+    "extra-checks|no|side|antsibull-nox: no-unwanted-files, action-groups, trailing whitespace, tabs"
+    "build-import-check|no|side|antsibull-nox: collection build + galaxy-importer (own venv)"
+    "galaxy-build-install|yes|side|ansible-galaxy build + install, tarball contents, ansible-doc per module"
+    "changelog|no|side|antsibull-changelog lint; CHANGELOG.rst/.md up to date"
+    "docs-build|no|side|HTML docsite (antsibull-docs sphinx-init + Sphinx), no unexpected warning"
+    "ee-build-context|no|side|ansible-builder create on tests/ee/; the EE requirements include requests"
+    "demo|yes|main|scripts/demo.sh: examples/ against the simulator (changed, unchanged, --check --diff unchanged)"
 )
 # Sessions that run as part of a step rather than as steps of their own.
 SESSIONS_INSIDE_STEPS=" formatters codeqa yamllint antsibull-nox-config matrix-generator "
 
-usage() { sed -n '2,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-fast=0 only="" skip=""
+fast=0 serial=0 only="" skip=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --fast) fast=1 ;;
+        --serial) serial=1 ;;
         --only) only="${2:?--only needs a list of steps}"; shift ;;
         --skip) skip="${2:?--skip needs a list of steps}"; shift ;;
         --list)
             for step in "${STEPS[@]}"; do
-                IFS='|' read -r name is_fast description <<<"$step"
-                printf '%-30s %-4s %s\n' "$name" "$([[ $is_fast == yes ]] && echo "" || echo slow)" "$description"
+                IFS='|' read -r name is_fast lane description <<<"$step"
+                printf '%-30s %-4s %-4s %s\n' "$name" "$([[ $is_fast == yes ]] && echo "" || echo slow)" "$lane" "$description"
             done
             exit 0
             ;;
@@ -82,7 +87,7 @@ done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tines-cases-test.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/notes" "$WORK/reports"
+mkdir -p "$WORK/notes" "$WORK/reports" "$WORK/results" "$WORK/logs"
 
 export PATH="$VENV/bin:$PATH"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -186,9 +191,6 @@ step_session() {
 
 # --- runner ----------------------------------------------------------------------------
 
-declare -a RESULT_NAMES RESULT_STATUS RESULT_TIMES RESULT_CPU
-failed=0 passed=0 skipped=0
-
 selected() {
     local name="$1" is_fast="$2"
     [[ "$name" == bootstrap ]] && return 0
@@ -198,67 +200,113 @@ selected() {
     return 0
 }
 
-echo "test.sh: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-for step in "${STEPS[@]}"; do
-    IFS='|' read -r STEP_NAME is_fast description <<<"$step"
-    if ! selected "$STEP_NAME" "$is_fast"; then
-        continue
-    fi
-    case "$STEP_NAME" in
-        bootstrap | session-list) func="step_${STEP_NAME//-/_}" ;;
+# CPU seconds (user + system) of the finished children of the shell that ran `times` into $1.
+children_cpu() {
+    python3 - "$1" <<'EOF'
+import re, sys
+line = open(sys.argv[1]).read().splitlines()[1]
+print(sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", line)))
+EOF
+}
+
+# Run step $1 (description $2) in a subshell; record "STATUS SECONDS CPU" in $WORK/results/$1.
+run_step() {
+    local name="$1" description="$2" func start rc seconds cpu status
+    case "$name" in
+        bootstrap | session-list) func="step_${name//-/_}" ;;
         *) func=step_session ;;
     esac
     echo
     echo "================================================================================"
-    echo "=== STEP $STEP_NAME: $description"
+    echo "=== STEP $name: $description"
     echo "================================================================================"
     start=$EPOCHREALTIME
-    times >"$WORK/times-before"
+    times >"$WORK/times-$name-before"
     (
         set -e
         cd "$ROOT"
+        STEP_NAME="$name"
         "$func"
     )
     rc=$?
     seconds="$(python3 -c "print(f'{$EPOCHREALTIME - $start:.1f}')")"
-    times >"$WORK/times-after"
-    cpu="$(python3 - "$WORK/times-before" "$WORK/times-after" <<'EOF'
-import re, sys
-def cpu(path):
-    line = open(path).read().splitlines()[1]  # the children's user and system time
-    return sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", line))
-print(f"{cpu(sys.argv[2]) - cpu(sys.argv[1]):.0f}")
-EOF
-)"
+    times >"$WORK/times-$name-after"
+    cpu="$(python3 -c "print(f'{$(children_cpu "$WORK/times-$name-after") - $(children_cpu "$WORK/times-$name-before"):.0f}')")"
     case $rc in
-        0) status=PASS; passed=$((passed + 1)) ;;
-        99) status=SKIP; skipped=$((skipped + 1)) ;;
-        *) status=FAIL; failed=$((failed + 1)) ;;
+        0) status=PASS ;;
+        99) status=SKIP ;;
+        *) status=FAIL ;;
     esac
-    echo "=== STEP $STEP_NAME: $status in ${seconds}s$([[ $rc -ne 0 && $rc -ne 99 ]] && echo " (exit $rc)")"
-    RESULT_NAMES+=("$STEP_NAME")
-    RESULT_STATUS+=("$status")
-    RESULT_TIMES+=("$seconds")
-    RESULT_CPU+=("$cpu")
-    if [[ "$STEP_NAME" == bootstrap && $rc -ne 0 ]]; then
-        echo "bootstrap failed: no other step can run"
-        break
+    echo "$status $seconds $cpu" >"$WORK/results/$name"
+    echo "=== STEP $name: $status in ${seconds}s$([[ $rc -ne 0 && $rc -ne 99 ]] && echo " (exit $rc)")"
+}
+
+declare -a MAIN_LANE=() SIDE_LANE=()
+declare -A DESCRIPTIONS=()
+for step in "${STEPS[@]}"; do
+    IFS='|' read -r name is_fast lane description <<<"$step"
+    selected "$name" "$is_fast" || continue
+    DESCRIPTIONS[$name]="$description"
+    if [[ "$lane" == side && $serial -eq 0 ]]; then
+        SIDE_LANE+=("$name")
+    else
+        MAIN_LANE+=("$name")
     fi
 done
+
+echo "test.sh: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+side_pid=""
+for name in "${MAIN_LANE[@]}"; do
+    run_step "$name" "${DESCRIPTIONS[$name]}"
+    if [[ "$name" == bootstrap ]]; then
+        if [[ "$(cut -d' ' -f1 "$WORK/results/bootstrap")" != PASS ]]; then
+            echo "bootstrap failed: no other step can run"
+            break
+        fi
+        if [[ ${#SIDE_LANE[@]} -gt 0 ]]; then
+            echo
+            echo "=== in the background, one after the other (output below when the main lane is done): ${SIDE_LANE[*]}"
+            (
+                for side in "${SIDE_LANE[@]}"; do
+                    run_step "$side" "${DESCRIPTIONS[$side]}" >"$WORK/logs/$side.log" 2>&1 </dev/null
+                    echo "=== background STEP $side: $(cut -d' ' -f1,2 "$WORK/results/$side" | sed 's/ / in /')s"
+                done
+            ) &
+            side_pid=$!
+        fi
+    fi
+done
+if [[ -n "$side_pid" ]]; then
+    echo
+    echo "=== waiting for the background steps"
+    wait "$side_pid"
+    for side in "${SIDE_LANE[@]}"; do
+        cat "$WORK/logs/$side.log"
+    done
+fi
 
 echo
 echo "================================================================================"
 # SECONDS is wall-clock time; CPU is user + system seconds of all its processes, which shows
-# the cost of a step on a loaded machine too.
+# the cost of a step on a loaded machine too. Background steps are marked with "bg".
 printf '%-30s %-6s %8s %6s  %s\n' STEP STATUS SECONDS CPU NOTE
-for i in "${!RESULT_NAMES[@]}"; do
-    notes_file="$WORK/notes/${RESULT_NAMES[$i]}"
-    printf '%-30s %-6s %8s %6s  %s\n' "${RESULT_NAMES[$i]}" "${RESULT_STATUS[$i]}" "${RESULT_TIMES[$i]}" "${RESULT_CPU[$i]}" \
-        "$([[ -f "$notes_file" ]] && cat "$notes_file")"
+failed=0 passed=0 skipped=0 total_cpu=0 ran=0
+for step in "${STEPS[@]}"; do
+    IFS='|' read -r name _ _ _ <<<"$step"
+    [[ -f "$WORK/results/$name" ]] || continue
+    read -r status seconds cpu <"$WORK/results/$name"
+    case $status in
+        PASS) passed=$((passed + 1)) ;;
+        SKIP) skipped=$((skipped + 1)) ;;
+        *) failed=$((failed + 1)) ;;
+    esac
+    ran=$((ran + 1)) total_cpu=$((total_cpu + cpu))
+    lane_mark=""
+    [[ " ${SIDE_LANE[*]} " == *" $name "* ]] && lane_mark=" bg"
+    printf '%-30s %-6s %8s %6s  %s\n' "$name" "$status" "$seconds$lane_mark" "$cpu" \
+        "$([[ -f "$WORK/notes/$name" ]] && cat "$WORK/notes/$name")"
 done
 echo "================================================================================"
-total_cpu=0
-for cpu in "${RESULT_CPU[@]}"; do total_cpu=$((total_cpu + cpu)); done
 echo "total: $(python3 -c "print(f'{$EPOCHREALTIME - $START_TIME:.0f}')")s, ${total_cpu} CPU seconds, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "steps: $passed passed, $failed failed, $skipped skipped"
-[[ $failed -eq 0 && ${#RESULT_NAMES[@]} -gt 0 ]]
+[[ $failed -eq 0 && $ran -gt 0 ]]
