@@ -269,7 +269,8 @@ for name in "${MAIN_LANE[@]}"; do
             (
                 for side in "${SIDE_LANE[@]}"; do
                     run_step "$side" "${DESCRIPTIONS[$side]}" >"$WORK/logs/$side.log" 2>&1 </dev/null
-                    echo "=== background STEP $side: $(cut -d' ' -f1,2 "$WORK/results/$side" | sed 's/ / in /')s"
+                    # A line of its own, even in the middle of pytest's progress dots.
+                    printf '\n=== background STEP %s: %ss\n' "$side" "$(cut -d' ' -f1,2 "$WORK/results/$side" | sed 's/ / in /')"
                 done
             ) &
             side_pid=$!
