@@ -152,7 +152,7 @@ def _session(name, python_version, needed_by, *, also_needs=()):
 
         def report_missing(session):
             message = "; ".join(_missing_python_message(version, needed_by) for version in missing)
-            _note(session, f"skipped: Python {', '.join(missing)} not found")
+            _note(session, f"{'failed (CI=true)' if IN_CI else 'skipped'}: Python {', '.join(missing)} not found")
             if IN_CI:
                 session.error(f"{message} (CI=true: a missing interpreter fails the run)")
             session.skip(message)

@@ -200,7 +200,7 @@ selected() {
     return 0
 }
 
-# CPU seconds (user + system) of the finished children of the shell that ran `times` into $1.
+# CPU seconds (user + system) of the finished children of the shell that wrote `times` to $1.
 children_cpu() {
     python3 - "$1" <<'EOF'
 import re, sys
@@ -221,8 +221,10 @@ run_step() {
     echo "=== STEP $name: $description"
     echo "================================================================================"
     start=$EPOCHREALTIME
-    times >"$WORK/times-$name-before"
     (
+        # The step's own CPU time: what this subshell's children used, taken as it exits
+        # (the other lane's processes are not its children).
+        trap 'times >"$WORK/times-$name"' EXIT
         set -e
         cd "$ROOT"
         STEP_NAME="$name"
@@ -230,8 +232,7 @@ run_step() {
     )
     rc=$?
     seconds="$(python3 -c "print(f'{$EPOCHREALTIME - $start:.1f}')")"
-    times >"$WORK/times-$name-after"
-    cpu="$(python3 -c "print(f'{$(children_cpu "$WORK/times-$name-after") - $(children_cpu "$WORK/times-$name-before"):.0f}')")"
+    cpu="$(python3 -c "print(f'{$(children_cpu "$WORK/times-$name"):.0f}')")"
     case $rc in
         0) status=PASS ;;
         99) status=SKIP ;;
