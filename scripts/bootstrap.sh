@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Create or update the repo's development virtualenv (.venv) from
-# requirements-dev.txt. Idempotent: when the requirement files have not changed
-# since the last successful install (their hash is kept in a stamp file inside
-# the venv), it does nothing but say so.
+# requirements-dev.txt: ansible-core 2.19, the test tools, and nox with
+# antsibull-nox and uv, which scripts/test.sh runs the test sessions with.
+# Idempotent: when the requirement files have not changed since the last
+# successful install (their hash is kept in a stamp file inside the venv), it
+# does nothing but say so.
+#
+# Packages are installed with uv (itself installed with pip first), which is
+# much faster from a cold cache than pip and shares its cache with the nox
+# sessions; uv is pointed at pip's index-url when pip has one configured.
+# BOOTSTRAP_WITH_PIP=1 installs with pip alone.
 #
 # Usage: scripts/bootstrap.sh [--force]
 # Environment: PYTHON (default python3) picks the interpreter for a new venv;
@@ -13,7 +20,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STAMP="$VENV/.bootstrap-stamp"
 PYTHON="${PYTHON:-python3}"
-REQUIREMENTS=(requirements.txt tests/requirements-integration.txt requirements-dev.txt)
+REQUIREMENTS=(requirements.txt tests/requirements-pytest.txt tests/requirements-integration.txt requirements-dev.txt)
 
 force=0
 case "${1:-}" in
@@ -33,6 +40,16 @@ venv_works() {
     [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 }
 
+# pip's index-url (environment first, then its configuration files), if any.
+pip_index_url() {
+    local listing key
+    listing="$("$VENV/bin/python" -m pip config list 2>/dev/null)" || return 0
+    for key in :env: install global; do
+        sed -n "s/^$key\.index-url='\(.*\)'$/\1/p" <<<"$listing" | head -n1 | grep . && return 0
+    done
+    return 0
+}
+
 if ! venv_works; then
     if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
         echo "bootstrap: $PYTHON is $("$PYTHON" -V 2>&1); ansible-core 2.19 needs Python 3.11+ (set PYTHON=...)" >&2
@@ -49,9 +66,20 @@ if [[ $force -eq 0 && -f "$STAMP" && "$(cat "$STAMP")" == "$(requirements_hash)"
 fi
 
 echo "bootstrap: installing requirements-dev.txt into $VENV"
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-"$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements-dev.txt"
-# pip check catches a resolver compromise that would surface later as odd errors.
-"$VENV/bin/python" -m pip check
+if [[ "${BOOTSTRAP_WITH_PIP:-}" == 1 ]]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -r "$ROOT/requirements-dev.txt"
+    # pip check catches a resolver compromise that would surface later as odd errors.
+    "$VENV/bin/python" -m pip check
+else
+    "$VENV/bin/python" -m pip install --quiet "$(grep -E '^uv([<>=!~ ]|$)' "$ROOT/requirements-dev.txt")"
+    index="$(pip_index_url)"
+    if [[ -n "$index" && -z "${UV_DEFAULT_INDEX:-}${UV_INDEX_URL:-}" ]]; then
+        export UV_DEFAULT_INDEX="$index"
+        echo "bootstrap: uv uses pip's index-url $index"
+    fi
+    "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -r "$ROOT/requirements-dev.txt"
+    "$VENV/bin/uv" pip check --python "$VENV/bin/python"
+fi
 requirements_hash >"$STAMP"
 echo "bootstrap: done ($("$VENV/bin/ansible" --version | head -n1))"

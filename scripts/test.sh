@@ -1,55 +1,73 @@
 #!/usr/bin/env bash
 # The test command of this collection (and of CI, through .ci/run).
 #
-# Runs every check as a labelled, timed step, goes on after a failed step, prints
-# a table at the end and exits non-zero if any step failed.
+# Does the set-up nox cannot do (the .venv with nox, antsibull-nox and uv; shellcheck from apt
+# when run as root), then runs every nox session of noxfile.py / antsibull-nox.toml as a
+# labelled, timed step, goes on after a failed step, prints a table (PASS/FAIL/SKIP, seconds,
+# a note) at the end and exits non-zero if any step failed.
 #
-# Usage: scripts/test.sh [--fast] [--only STEP[,STEP...]] [--skip STEP[,STEP...]] [--keep-tmp] [--list]
-#   --fast      skip the slow and lint-type steps (sanity, ansible-test units,
-#               integration on the lowest ansible-core, ansible-lint, docs, changelog)
-#   --only      run only these steps (bootstrap always runs)
-#   --skip      leave out these steps
-#   --keep-tmp  keep the temporary trees (collection copy, build, install) for inspection
-#   --list      print the steps and exit
+# Usage: scripts/test.sh [--fast] [--only STEP[,STEP...]] [--skip STEP[,STEP...]] [--serial] [--list]
+#   --fast    only the quick steps (lint, shellcheck, unit, e2e on 2.19, build, demo)
+#   --only    run only these steps (bootstrap always runs)
+#   --skip    leave out these steps
+#   --serial  run the steps one after the other, none in the background
+#   --list    print the steps and exit
+# One session alone: .venv/bin/nox -s NAME (see `.venv/bin/nox -l`).
 set -uo pipefail
 
 START_TIME=$EPOCHREALTIME
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
-PYTHON_VERSION=3.11
-# The lowest ansible-core meta/runtime.yml declares; its nox session runs the integration tests.
-LOWEST_CORE=2.16
 
-# name|fast|description; --fast leaves out the steps whose fast field is "no".
+# name|fast|lane|description. Every step but bootstrap and session-list is the nox session of that
+# name. Steps of the "side" lane (ansible-test, linters, builds: mostly one core, or waiting on the
+# package index) run one after the other in the background while the "main" lane (the pytest
+# suites, which keep both cores busy) runs in the foreground; --serial runs all in one lane.
 STEPS=(
-    "bootstrap|yes|create or update .venv from requirements-dev.txt"
-    "ruff|yes|ruff check and ruff format --check"
-    "shellcheck|yes|shellcheck scripts/*.sh .ci/run"
-    "unit|yes|pytest tests/unit (.venv, ansible-core 2.19)"
-    "integration|yes|pytest tests/e2e -n 2 (.venv, ansible-core 2.19)"
-    "integration-$LOWEST_CORE|no|pytest tests/e2e -n 2 (nox venv, ansible-core $LOWEST_CORE)"
-    "sanity|no|ansible-test sanity --venv in a copy under ansible_collections/tines/cases"
-    "ansible-test-units|no|ansible-test units --venv --requirements in the same copy"
-    "ansible-lint|no|ansible-lint (production profile, offline) on examples/ and docs/"
-    "docs|no|antsibull-docs lint-collection-docs --plugin-docs"
-    "changelog|no|antsibull-changelog lint, then release/generate CHANGELOG.rst and CHANGELOG.md"
-    "build|yes|ansible-galaxy collection build + install, ansible-doc of each module, tarball contents"
-    "demo|yes|scripts/demo.sh: examples/ against the simulator (changed, unchanged, --check --diff unchanged)"
+    "bootstrap|yes|main|.venv from requirements-dev.txt (nox, antsibull-nox, uv), shellcheck from apt"
+    "session-list|yes|main|every session noxfile.py defines is a step of this script"
+    "lint|yes|main|antsibull-nox: ruff format --check, ruff check, yamllint, antsibull-nox config"
+    "shellcheck|yes|main|shellcheck on every shell script"
+    "unit|yes|main|pytest tests/unit (ansible-core 2.19)"
+    "e2e-2.19|yes|main|pytest tests/e2e, whole suite (ansible-core 2.19, Python 3.11)"
+    "e2e-2.16|no|main|pytest tests/e2e, whole suite (ansible-core 2.16, the lowest in meta/runtime.yml)"
+    "e2e-2.22|no|main|pytest tests/e2e, whole suite (ansible-core 2.22, Python 3.13)"
+    "e2e-2.17|no|main|pytest tests/e2e smoke set (ansible-core 2.17)"
+    "e2e-2.18|no|main|pytest tests/e2e smoke set (ansible-core 2.18)"
+    "e2e-2.20|no|main|pytest tests/e2e smoke set (ansible-core 2.20, Python 3.12)"
+    "e2e-2.21|no|main|pytest tests/e2e smoke set (ansible-core 2.21, Python 3.12)"
+    "e2e-target-py3.9|no|main|e2e smoke set, module path, modules run by Python 3.9"
+    "e2e-target-py3.13|no|main|e2e smoke set, module path, modules run by Python 3.13"
+    "ansible-test-sanity-2.19|no|side|ansible-test sanity --venv (ansible-core 2.19, Python 3.11)"
+    "ansible-test-sanity-2.22|no|side|ansible-test sanity --venv (ansible-core 2.22, Python 3.13)"
+    "ansible-test-units-2.19|no|side|ansible-test units --venv --requirements, JUnit count checked"
+    "ansible-test-integration-2.19|no|side|ansible-test integration --venv --requirements (tests/integration/targets)"
+    "ansible-lint|no|side|antsibull-nox: ansible-lint --offline, production profile"
+    "docs-check|no|side|antsibull-nox: antsibull-docs lint-collection-docs"
+    "extra-checks|no|side|antsibull-nox: no-unwanted-files, action-groups, trailing whitespace, tabs"
+    "build-import-check|no|side|antsibull-nox: collection build + galaxy-importer (own venv)"
+    "galaxy-build-install|yes|side|ansible-galaxy build + install, tarball contents, ansible-doc per module"
+    "changelog|no|side|antsibull-changelog lint; CHANGELOG.rst/.md up to date"
+    "docs-build|no|side|HTML docsite (antsibull-docs sphinx-init + Sphinx), no unexpected warning"
+    "ee-build-context|no|side|ansible-builder create on tests/ee/; the EE requirements include requests"
+    "demo|yes|main|scripts/demo.sh: examples/ against the simulator (changed, unchanged, --check --diff unchanged)"
 )
+# Sessions that run as part of a step rather than as steps of their own.
+SESSIONS_INSIDE_STEPS=" formatters codeqa yamllint antsibull-nox-config matrix-generator "
 
-usage() { sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '2,15s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
-fast=0 keep_tmp=0 only="" skip=""
+fast=0 serial=0 only="" skip=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --fast) fast=1 ;;
+        --serial) serial=1 ;;
         --only) only="${2:?--only needs a list of steps}"; shift ;;
         --skip) skip="${2:?--skip needs a list of steps}"; shift ;;
-        --keep-tmp) keep_tmp=1 ;;
         --list)
             for step in "${STEPS[@]}"; do
-                IFS='|' read -r name is_fast description <<<"$step"
-                printf '%-22s %-4s %s\n' "$name" "$([[ $is_fast == yes ]] && echo "" || echo slow)" "$description"
+                IFS='|' read -r name is_fast lane description <<<"$step"
+                printf '%-30s %-4s %-4s %s\n' "$name" "$([[ $is_fast == yes ]] && echo "" || echo slow)" "$lane" "$description"
             done
             exit 0
             ;;
@@ -68,70 +86,19 @@ for name in ${only//,/ } ${skip//,/ }; do
 done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/tines-cases-test.XXXXXX")"
-cleanup() {
-    if [[ $keep_tmp -eq 1 ]]; then
-        echo "temporary trees kept in $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-}
-trap cleanup EXIT
-mkdir -p "$WORK/notes"
+trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/notes" "$WORK/reports" "$WORK/results" "$WORK/logs"
 
 export PATH="$VENV/bin:$PATH"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export ANSIBLE_NOCOLOR=1 PY_COLORS=0 NO_COLOR=1
+export TINES_TEST_NOTES_DIR="$WORK/notes"
 cd "$ROOT" || exit 1
-
-# --- helpers ------------------------------------------------------------------
 
 note() { echo "$*" >"$WORK/notes/$STEP_NAME"; }
 
-galaxy_field() {
-    python -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))[sys.argv[2]])' "$ROOT/galaxy.yml" "$1"
-}
-
-modules() {
-    local path
-    for path in "$ROOT"/plugins/modules/*.py; do
-        [[ -f "$path" && "$(basename "$path")" != __init__.py ]] && basename "$path" .py
-    done
-    return 0
-}
-
-# A real copy of the work tree (untracked files and .git included, venvs and
-# outputs not) under <base>/ansible_collections/tines/cases: ansible-test needs
-# that layout and resolves symlinks, so a symlink will not do. Made once per run.
-#   copy_collection NAME    a throw-away copy in $WORK/NAME
-#   copy_collection --keep-output NAME
-#       a copy in ~/.cache that keeps its tests/output between runs, where
-#       ansible-test keeps the venvs of `units --venv` and of its delegation.
-KEPT_TREES="${XDG_CACHE_HOME:-$HOME/.cache}/tines-cases-test/$(sha256sum <<<"$ROOT" | cut -c1-12)"
-copy_collection() {
-    local base dest
-    if [[ "$1" == --keep-output ]]; then
-        base="$KEPT_TREES-$2"
-    else
-        base="$WORK/$1"
-    fi
-    dest="$base/ansible_collections/tines/cases"
-    if [[ ! -e "$WORK/copied-${base//\//_}" ]]; then
-        mkdir -p "$dest"
-        find "$dest" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
-        if [[ -d "$dest/tests" ]]; then
-            find "$dest/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +
-        fi
-        tar -C "$ROOT" -c \
-            --exclude=./.venv --exclude=./.nox --exclude=./.tox --exclude=./tests/output \
-            --exclude=./collections --exclude=./.ansible --exclude=./.ruff_cache --exclude=./.pytest_cache \
-            --exclude=./.hypothesis --exclude='*.tar.gz' . | tar -C "$dest" -x
-        touch "$WORK/copied-${base//\//_}"
-    fi
-    echo "$dest"
-}
-
-# The shellcheck tool is an apt package, not a pip one. Install it when we can (root with
-# apt-get: CI and these dev machines); elsewhere the caller decides.
+# The shellcheck tool is an apt package, not a pip one. Install it when we can (root with apt-get:
+# CI and these dev machines); elsewhere the shellcheck session says it skipped.
 ensure_shellcheck() {
     command -v shellcheck >/dev/null && return 0
     if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
@@ -142,241 +109,87 @@ ensure_shellcheck() {
     command -v shellcheck >/dev/null
 }
 
-# ansible-test bootstraps pip in its venvs with a get-pip script it downloads
-# from a host we cannot reach; it uses a cached copy first. Put our stand-in
-# (scripts/ansible_test_get_pip.py) and a pip wheel there.
-prepare_ansible_test_pip() {
-    local version cache stand_in
-    version="$(python - <<'EOF'
-import re, ansible_test, pathlib
-source = (pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py").read_text()
-print(re.search(r"pip='([0-9.]+)'", source).group(1))
-EOF
-)" || { echo "cannot find the pip version ansible-test bootstraps"; return 1; }
-    cache="$HOME/.ansible/test/cache"
-    stand_in="$cache/get_pip_${version//./_}.py"
-    mkdir -p "$cache"
-    if [[ -f "$stand_in" ]] && ! grep -q "tines.cases ansible-test get-pip stand-in" "$stand_in"; then
-        echo "using the existing $stand_in (not ours: left alone)"
-    elif ! cmp -s "$ROOT/scripts/ansible_test_get_pip.py" "$stand_in"; then
-        cp "$ROOT/scripts/ansible_test_get_pip.py" "$stand_in"
-        echo "installed the get-pip stand-in as $stand_in"
-    fi
-    if ! ls "$cache"/pip-"$version"-*.whl >/dev/null 2>&1; then
-        python -m pip download --quiet --no-deps --only-binary=:all: --dest "$cache" "pip==$version" ||
-            echo "no pip $version wheel; the stand-in will fall back to ensurepip"
-    fi
-}
-
-# Print "<tests> <failed or errored>" summed over ansible-test's JUnit files.
-junit_count() {
-    python - "$@" <<'EOF'
-import sys, xml.etree.ElementTree as ET
-tests = failures = 0
-for path in sys.argv[1:]:
-    root = ET.parse(path).getroot()
-    suites = [root] if root.tag == "testsuite" else root.iter("testsuite")
-    for suite in suites:
-        tests += int(suite.get("tests", 0))
-        failures += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-print(tests, failures)
-EOF
-}
-
-# --- steps (each runs in a subshell with errexit on) ----------------------------
+# --- steps (each runs in a subshell with errexit on; exit 99 means SKIP) -----------------
 
 step_bootstrap() {
     bash "$ROOT/scripts/bootstrap.sh"
-    note "$(ansible --version | head -n1)"
+    if ensure_shellcheck; then
+        shellcheck --version | sed -n 2p
+    else
+        echo "WARNING: shellcheck is not installed and cannot be installed here (needs root and apt-get)"
+    fi
+    note "nox $(nox --version 2>&1), antsibull-nox $(python -c 'import antsibull_nox; print(antsibull_nox.__version__)'), $(uv --version)"
 }
 
-step_ruff() {
+step_session_list() {
+    local sessions missing=()
+    sessions="$(nox --list --json | python -c 'import json, sys; print(" ".join(s["session"] for s in json.load(sys.stdin)))')"
+    for name in $sessions; do
+        if [[ "$known_steps" != *" $name "* && "$SESSIONS_INSIDE_STEPS" != *" $name "* ]]; then
+            missing+=("$name")
+        fi
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        echo "nox sessions that scripts/test.sh does not run (add them to STEPS): ${missing[*]}"
+        return 1
+    fi
+    note "$(wc -w <<<"$sessions") sessions"
+}
+
+# Run nox session $1 (and the sessions it requires); PASS, FAIL, or SKIP when nox skipped it.
+run_session() {
+    local name="$1" rc=0 report="$WORK/reports/$1.json" result
+    shift
+    "$@" nox --non-interactive --report "$report" -s "$name" || rc=$?
+    [[ $rc -eq 0 ]] || return "$rc"
+    result="$(python - "$report" "$name" <<'EOF'
+import json, sys
+report = json.load(open(sys.argv[1]))
+print(next((s["result"] for s in report["sessions"] if s["name"] == sys.argv[2]), "missing"))
+EOF
+)"
+    case "$result" in
+        success) return 0 ;;
+        skipped) return 99 ;;
+        *) echo "nox exited 0 but reports $name as $result"; return 1 ;;
+    esac
+}
+
+# The versions of the tools installed in the venvs of nox sessions $@ (antsibull-nox's sessions
+# write no note of their own).
+tool_versions() {
+    python - "$@" <<'EOF'
+import pathlib, re, sys
+tools = ["ansible-core", "ansible-lint", "galaxy-importer", "antsibull-docs", "ruff", "yamllint"]
+found = {}
+for session in sys.argv[1:]:
+    venv = pathlib.Path(".nox", re.sub(r"[^\w-]", "-", session))
+    for info in venv.glob("lib/python*/site-packages/*.dist-info"):
+        name, _, version = info.name[: -len(".dist-info")].partition("-")
+        name = name.lower().replace("_", "-")
+        if name in tools:
+            found[name] = version
+print(", ".join(f"{name} {found[name]}" for name in tools if name in found))
+EOF
+}
+
+step_session() {
     local rc=0
-    ruff --version
-    ruff check . || rc=1
-    ruff format --check --diff . || rc=1
+    case "$STEP_NAME" in
+        # antsibull-nox's formatters session rewrites files unless CI=true; the test command checks.
+        lint) run_session lint env CI=true || rc=$? ;;
+        *) run_session "$STEP_NAME" || rc=$? ;;
+    esac
+    if [[ ! -f "$WORK/notes/$STEP_NAME" ]]; then
+        case "$STEP_NAME" in
+            lint) note "$(tool_versions formatters yamllint)" ;;
+            *) note "$(tool_versions "$STEP_NAME")" ;;
+        esac
+    fi
     return $rc
 }
 
-step_shellcheck() {
-    if ! ensure_shellcheck; then
-        echo "shellcheck is not installed and cannot be installed here (needs root and apt-get)"
-        if [[ "${CI:-}" == true ]]; then return 1; fi
-        note "shellcheck not installed"
-        return 99
-    fi
-    shellcheck --version | sed -n 2p
-    shellcheck scripts/*.sh .ci/run
-}
-
-step_unit() {
-    pytest tests/unit -ra
-}
-
-step_integration() {
-    pytest tests/e2e -n 2 -ra
-}
-
-step_integration_lowest() {
-    nox --non-interactive -s "integration($LOWEST_CORE)"
-}
-
-# Two runs of this script on one work tree must not share the kept tree at once.
-# The lock lasts until the step's subshell exits.
-lock_kept_trees() {
-    mkdir -p "$(dirname "$KEPT_TREES")"
-    exec 9>"$KEPT_TREES.lock"
-    flock -w 1800 9 || { echo "another scripts/test.sh run holds $KEPT_TREES.lock"; return 1; }
-}
-
-step_sanity() {
-    local tree
-    lock_kept_trees
-    tree="$(copy_collection --keep-output ansible-test)"
-    prepare_ansible_test_pip
-    if ! ensure_shellcheck; then
-        echo "WARNING: shellcheck is missing: ansible-test will skip its shellcheck sanity test"
-        note "shellcheck test skipped"
-    fi
-    cd "$tree"
-    ansible-test sanity --venv --python "$PYTHON_VERSION" --color no
-}
-
-step_ansible_test_units() {
-    local tree counts
-    lock_kept_trees
-    tree="$(copy_collection --keep-output ansible-test)"
-    prepare_ansible_test_pip
-    cd "$tree"
-    rm -rf tests/output/junit
-    ansible-test units --venv --requirements --python "$PYTHON_VERSION" --color no
-    shopt -s nullglob
-    local reports=(tests/output/junit/*.xml)
-    if [[ ${#reports[@]} -eq 0 ]]; then
-        echo "ansible-test units wrote no JUnit report: no test ran"
-        return 1
-    fi
-    counts="$(junit_count "${reports[@]}")"
-    echo "JUnit: ${counts% *} tests, ${counts#* } failed or errored"
-    note "${counts% *} tests"
-    [[ "${counts% *}" -gt 0 ]] || { echo "ansible-test units ran no test"; return 1; }
-    [[ "${counts#* }" -eq 0 ]] || { echo "ansible-test units exited 0 with failed tests"; return 1; }
-}
-
-step_ansible_lint() {
-    local paths=() tree dir
-    for dir in examples docs; do
-        if [[ -d "$dir" ]]; then paths+=("$dir"); fi
-    done
-    if [[ ${#paths[@]} -eq 0 ]]; then
-        echo "neither examples/ nor docs/ exists yet: nothing to lint"
-        note "no examples/ or docs/ yet"
-        return 99
-    fi
-    tree="$(copy_collection lint)"
-    ansible-lint --version
-    # The copy is how offline ansible-lint resolves tines.cases modules and group/tines.cases.tines.
-    ANSIBLE_COLLECTIONS_PATH="${tree%/ansible_collections/*}" ansible-lint --offline --profile production "${paths[@]}"
-    note "${paths[*]}"
-}
-
-step_docs() {
-    local tree
-    tree="$(copy_collection docs)"
-    antsibull-docs --version
-    [[ -n "$(modules)" ]] || { echo "plugins/modules/ holds no module"; return 1; }
-    antsibull-docs lint-collection-docs --plugin-docs "$tree"
-}
-
-step_changelog() {
-    local tree version
-    antsibull-changelog lint
-    tree="$(copy_collection changelog)"
-    version="$(galaxy_field version)"
-    cd "$tree"
-    if [[ -f changelogs/changelog.yaml ]] &&
-        python -c 'import sys, yaml; sys.exit(sys.argv[2] not in (yaml.safe_load(open(sys.argv[1])).get("releases") or {}))' \
-            changelogs/changelog.yaml "$version"; then
-        antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
-        antsibull-changelog generate
-        local rc=0 file
-        for file in CHANGELOG.rst CHANGELOG.md; do
-            if [[ ! -f "$ROOT/$file" ]]; then
-                echo "$file is not committed; run: .venv/bin/antsibull-changelog generate"
-                rc=1
-            elif ! diff -u "$ROOT/$file" "$file"; then
-                echo "$file is stale; run: .venv/bin/antsibull-changelog generate"
-                rc=1
-            fi
-        done
-        shopt -s nullglob
-        local pending=(changelogs/fragments/*.yml changelogs/fragments/*.yaml)
-        if [[ ${#pending[@]} -gt 0 ]]; then
-            echo "NOTE: fragments not yet in any release: ${pending[*]#changelogs/fragments/}"
-            note "$version released; ${#pending[@]} fragment(s) pending"
-        else
-            note "$version released; CHANGELOG.rst/.md up to date"
-        fi
-        return $rc
-    fi
-    # Not released yet: show that the release would render, in the copy only.
-    echo "release $version is not in changelogs/changelog.yaml yet; rendering it in a copy"
-    antsibull-changelog release --version "$version"
-    test -s CHANGELOG.rst
-    test -s CHANGELOG.md
-    grep -q "v$version" CHANGELOG.rst
-    cat CHANGELOG.md
-    note "$version not released yet (run: .venv/bin/antsibull-changelog release)"
-}
-
-step_build() {
-    local version tarball listing bad installed module required rc=0
-    version="$(galaxy_field version)"
-    ansible-galaxy collection build --output-path "$WORK/build" "$ROOT"
-    tarball="$WORK/build/tines-cases-$version.tar.gz"
-    listing="$(tar -tzf "$tarball")"
-    echo "$tarball: $(wc -l <<<"$listing") entries, $(du -k "$tarball" | cut -f1) KiB"
-    bad="$(grep -E '(^|/)(\.venv|\.nox|\.tox|\.pytest_cache|\.ruff_cache|\.hypothesis|\.mypy_cache|__pycache__|\.git|\.github|\.ansible)(/|$)|\.py[co]$|\.tar\.gz$|^(\./)?(tests/output|collections|scripts|\.ci|benchmarks/results)(/|$)|\.plugin-cache\.yaml$' <<<"$listing" || true)"
-    if [[ -n "$bad" ]]; then
-        echo "the tarball holds files that must not ship (add them to build_ignore in galaxy.yml):"
-        echo "$bad"
-        rc=1
-    fi
-    for required in MANIFEST.json FILES.json "$(galaxy_field readme)" COPYING meta/runtime.yml meta/execution-environment.yml requirements.txt; do
-        if ! grep -qxF "$required" <<<"$listing"; then
-            echo "the tarball lacks $required"
-            rc=1
-        fi
-    done
-    installed="$WORK/installed"
-    ansible-galaxy collection install --force --offline -p "$installed" "$tarball"
-    if [[ -z "$(modules)" ]]; then
-        echo "plugins/modules/ holds no module"
-        return 1
-    fi
-    for module in $(modules); do
-        echo "--- ansible-doc tines.cases.$module (from the installed tarball)"
-        (cd "$WORK" &&
-            ANSIBLE_COLLECTIONS_PATH="$installed" ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
-                ansible-doc -t module "tines.cases.$module") >"$WORK/doc-$module.txt" || { cat "$WORK/doc-$module.txt"; rc=1; continue; }
-        head -n 5 "$WORK/doc-$module.txt"
-        if ! grep -q "$installed" "$WORK/doc-$module.txt"; then
-            echo "ansible-doc did not read tines.cases.$module from $installed"
-            rc=1
-        fi
-    done
-    note "$(basename "$tarball"), $(wc -l <<<"$listing") entries, modules: $(modules | tr '\n' ' ')"
-    return $rc
-}
-
-step_demo() {
-    bash "$ROOT/scripts/demo.sh"
-}
-
-# --- runner -------------------------------------------------------------------------
-
-declare -a RESULT_NAMES RESULT_STATUS RESULT_TIMES
-failed=0 passed=0 skipped=0
+# --- runner ----------------------------------------------------------------------------
 
 selected() {
     local name="$1" is_fast="$2"
@@ -387,49 +200,115 @@ selected() {
     return 0
 }
 
-for step in "${STEPS[@]}"; do
-    IFS='|' read -r STEP_NAME is_fast description <<<"$step"
-    if ! selected "$STEP_NAME" "$is_fast"; then
-        continue
-    fi
-    func="step_${STEP_NAME//-/_}"
-    [[ "$STEP_NAME" == "integration-$LOWEST_CORE" ]] && func=step_integration_lowest
+# CPU seconds (user + system) of the finished children of the shell that wrote `times` to $1.
+children_cpu() {
+    python3 - "$1" <<'EOF'
+import re, sys
+line = open(sys.argv[1]).read().splitlines()[1]
+print(sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", line)))
+EOF
+}
+
+# Run step $1 (description $2) in a subshell; record "STATUS SECONDS CPU" in $WORK/results/$1.
+run_step() {
+    local name="$1" description="$2" func start rc seconds cpu status
+    case "$name" in
+        bootstrap | session-list) func="step_${name//-/_}" ;;
+        *) func=step_session ;;
+    esac
     echo
     echo "================================================================================"
-    echo "=== STEP $STEP_NAME: $description"
+    echo "=== STEP $name: $description"
     echo "================================================================================"
     start=$EPOCHREALTIME
     (
+        # The step's own CPU time: what this subshell's children used, taken as it exits
+        # (the other lane's processes are not its children).
+        trap 'times >"$WORK/times-$name"' EXIT
         set -e
         cd "$ROOT"
+        STEP_NAME="$name"
         "$func"
     )
     rc=$?
     seconds="$(python3 -c "print(f'{$EPOCHREALTIME - $start:.1f}')")"
+    cpu="$(python3 -c "print(f'{$(children_cpu "$WORK/times-$name"):.0f}')")"
     case $rc in
-        0) status=PASS; passed=$((passed + 1)) ;;
-        99) status=SKIP; skipped=$((skipped + 1)) ;;
-        *) status=FAIL; failed=$((failed + 1)) ;;
+        0) status=PASS ;;
+        99) status=SKIP ;;
+        *) status=FAIL ;;
     esac
-    echo "=== STEP $STEP_NAME: $status in ${seconds}s$([[ $rc -ne 0 && $rc -ne 99 ]] && echo " (exit $rc)")"
-    RESULT_NAMES+=("$STEP_NAME")
-    RESULT_STATUS+=("$status")
-    RESULT_TIMES+=("$seconds")
-    if [[ "$STEP_NAME" == bootstrap && $rc -ne 0 ]]; then
-        echo "bootstrap failed: no other step can run"
-        break
+    echo "$status $seconds $cpu" >"$WORK/results/$name"
+    echo "=== STEP $name: $status in ${seconds}s$([[ $rc -ne 0 && $rc -ne 99 ]] && echo " (exit $rc)")"
+}
+
+declare -a MAIN_LANE=() SIDE_LANE=()
+declare -A DESCRIPTIONS=()
+for step in "${STEPS[@]}"; do
+    IFS='|' read -r name is_fast lane description <<<"$step"
+    selected "$name" "$is_fast" || continue
+    DESCRIPTIONS[$name]="$description"
+    if [[ "$lane" == side && $serial -eq 0 ]]; then
+        SIDE_LANE+=("$name")
+    else
+        MAIN_LANE+=("$name")
     fi
 done
 
+echo "test.sh: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+side_pid=""
+for name in "${MAIN_LANE[@]}"; do
+    run_step "$name" "${DESCRIPTIONS[$name]}"
+    if [[ "$name" == bootstrap ]]; then
+        if [[ "$(cut -d' ' -f1 "$WORK/results/bootstrap")" != PASS ]]; then
+            echo "bootstrap failed: no other step can run"
+            break
+        fi
+        if [[ ${#SIDE_LANE[@]} -gt 0 ]]; then
+            echo
+            echo "=== in the background, one after the other (output below when the main lane is done): ${SIDE_LANE[*]}"
+            (
+                for side in "${SIDE_LANE[@]}"; do
+                    run_step "$side" "${DESCRIPTIONS[$side]}" >"$WORK/logs/$side.log" 2>&1 </dev/null
+                    # A line of its own, even in the middle of pytest's progress dots.
+                    printf '\n=== background STEP %s: %ss\n' "$side" "$(cut -d' ' -f1,2 "$WORK/results/$side" | sed 's/ / in /')"
+                done
+            ) &
+            side_pid=$!
+        fi
+    fi
+done
+if [[ -n "$side_pid" ]]; then
+    echo
+    echo "=== waiting for the background steps"
+    wait "$side_pid"
+    for side in "${SIDE_LANE[@]}"; do
+        cat "$WORK/logs/$side.log"
+    done
+fi
+
 echo
 echo "================================================================================"
-printf '%-22s %-5s %9s  %s\n' STEP STATUS SECONDS NOTE
-for i in "${!RESULT_NAMES[@]}"; do
-    notes_file="$WORK/notes/${RESULT_NAMES[$i]}"
-    printf '%-22s %-5s %9s  %s\n' "${RESULT_NAMES[$i]}" "${RESULT_STATUS[$i]}" "${RESULT_TIMES[$i]}" \
-        "$([[ -f "$notes_file" ]] && cat "$notes_file")"
+# SECONDS is wall-clock time; CPU is user + system seconds of all its processes, which shows
+# the cost of a step on a loaded machine too. Background steps are marked with "bg".
+printf '%-30s %-6s %8s %6s  %s\n' STEP STATUS SECONDS CPU NOTE
+failed=0 passed=0 skipped=0 total_cpu=0 ran=0
+for step in "${STEPS[@]}"; do
+    IFS='|' read -r name _ _ _ <<<"$step"
+    [[ -f "$WORK/results/$name" ]] || continue
+    read -r status seconds cpu <"$WORK/results/$name"
+    case $status in
+        PASS) passed=$((passed + 1)) ;;
+        SKIP) skipped=$((skipped + 1)) ;;
+        *) failed=$((failed + 1)) ;;
+    esac
+    ran=$((ran + 1)) total_cpu=$((total_cpu + cpu))
+    lane_mark=""
+    [[ " ${SIDE_LANE[*]} " == *" $name "* ]] && lane_mark=" bg"
+    printf '%-30s %-6s %8s %6s  %s\n' "$name" "$status" "$seconds$lane_mark" "$cpu" \
+        "$([[ -f "$WORK/notes/$name" ]] && cat "$WORK/notes/$name")"
 done
 echo "================================================================================"
-echo "total: $(python3 -c "print(f'{$EPOCHREALTIME - $START_TIME:.0f}')")s"
+echo "total: $(python3 -c "print(f'{$EPOCHREALTIME - $START_TIME:.0f}')")s, ${total_cpu} CPU seconds, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "steps: $passed passed, $failed failed, $skipped skipped"
-[[ $failed -eq 0 && ${#RESULT_NAMES[@]} -gt 0 ]]
+[[ $failed -eq 0 && $ran -gt 0 ]]

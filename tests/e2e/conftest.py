@@ -7,6 +7,11 @@ Fixtures:
                    env=None, path="inprocess", timeout=300) -> PlaybookResult
 
 Playbooks see ``tines_url``, ``tines_key`` and ``tines_read_only_key`` as extra vars.
+
+Environment:
+    TINES_TEST_TARGET_PYTHON   the interpreter the module path runs modules with
+                               (``ansible_python_interpreter``; default: the Python running pytest).
+                               It must have ``requests``; noxfile.py's ``e2e-target-*`` sessions use it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pytest
 
 SIMULATOR_DIR = Path(__file__).resolve().parent.parent / "simulator"
 RECORD_ENV = "TINES_TEST_RECORD_FILE"
+TARGET_PYTHON_ENV = "TINES_TEST_TARGET_PYTHON"
 
 if str(SIMULATOR_DIR) not in sys.path:
     sys.path.insert(0, str(SIMULATOR_DIR))
@@ -67,7 +73,7 @@ class PlaybookResult:
 @pytest.fixture(scope="session")
 def ansible_tree(tmp_path_factory):
     """A collections path holding tines.cases (a symlink to the repo), plus config and inventories."""
-    return make_tree(tmp_path_factory.mktemp("ansible"))
+    return make_tree(tmp_path_factory.mktemp("ansible"), module_python=os.environ.get(TARGET_PYTHON_ENV))
 
 
 @pytest.fixture

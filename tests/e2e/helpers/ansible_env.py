@@ -29,19 +29,24 @@ ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbo
 CONNECTIONS = {"inprocess": "local", "module": "tines_test_remote"}
 
 
-def make_tree(root):
-    """Under `root`: ansible_collections/tines/cases (a symlink to this checkout), an empty config, inventories."""
+def make_tree(root, module_python=None):
+    """Under `root`: ansible_collections/tines/cases (a symlink to this checkout), an empty config, inventories.
+
+    The in-process path runs in the controller's Python whatever the inventory says;
+    the module path ships the module to `module_python` (default: this Python).
+    """
     root = Path(root)
     namespace = root / "ansible_collections" / "tines"
     namespace.mkdir(parents=True)
     (namespace / "cases").symlink_to(REPO_ROOT, target_is_directory=True)
     config = root / "ansible.cfg"
     config.write_text("# empty: keeps any ansible.cfg in the working directory or HOME out\n")
+    interpreters = {"inprocess": sys.executable, "module": module_python or sys.executable}
     inventories = {}
     for path, connection in CONNECTIONS.items():
         inventories[path] = root / f"inventory-{path}.ini"
         inventories[path].write_text(
-            f"localhost ansible_connection={connection} ansible_python_interpreter={sys.executable}\n"
+            f"localhost ansible_connection={connection} ansible_python_interpreter={interpreters[path]}\n"
         )
     return {"root": root, "config": config, "inventories": inventories}
 
