@@ -314,9 +314,9 @@ def _pytest(session, *args, env=None):
 
 @_session("unit", "3.11", "the unit tests")
 def unit(session):
-    """pytest tests/unit (pure logic) with ansible-core 2.19."""
+    """pytest tests/unit (pure logic) with ansible-core 2.19, and the simulator's own tests (no Ansible in them)."""
     _install_core(session, "2.19", "-r", str(PYTEST_REQUIREMENTS), "-r", "tests/unit/requirements.txt")
-    tests, _failed, skipped = _pytest(session, "tests/unit")
+    tests, _failed, skipped = _pytest(session, "tests/unit", "tests/simulator", "-n", E2E_WORKERS)
     _note(session, f"{tests} tests, {skipped} skipped")
 
 

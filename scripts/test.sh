@@ -28,7 +28,7 @@ STEPS=(
     "session-list|yes|main|every session noxfile.py defines is a step of this script"
     "lint|yes|main|antsibull-nox: ruff format --check, ruff check, yamllint, antsibull-nox config"
     "shellcheck|yes|main|shellcheck on every shell script"
-    "unit|yes|main|pytest tests/unit (ansible-core 2.19)"
+    "unit|yes|main|pytest tests/unit (ansible-core 2.19) and tests/simulator (the simulator's own tests)"
     "e2e-2.19|yes|main|pytest tests/e2e, whole suite (ansible-core 2.19, Python 3.11)"
     "e2e-2.16|no|main|pytest tests/e2e, whole suite (ansible-core 2.16, the lowest in meta/runtime.yml)"
     "e2e-2.22|no|main|pytest tests/e2e, whole suite (ansible-core 2.22, Python 3.13)"
