@@ -131,7 +131,8 @@ def test_forks_on_one_token_share_the_budget(sim, run_playbook, ansible_path):
         assert sim.get_case(case_id) == {"source": "edr", **TAG}, case_id
     served = stats(sim)
     assert served["accepted"] == 2 * len(cases)
-    assert served["refused"] <= max(1, served["accepted"] // 20), served
+    # Alone, each fork would send its first requests at once: most of them refused.
+    assert served["refused"] <= max(2, served["accepted"] // 10), served
     clients = {entry["client"] for entry in sim.log}
     assert len(clients) >= 6, "the requests came from six processes"
 
