@@ -217,10 +217,17 @@ def machine():
     except (OSError, StopIteration):
         pass
     version = subprocess.run(
-        [sys.executable, "-c", "import ansible.release as r; print(r.__version__)"], capture_output=True, text=True
+        [sys.executable, "-c", "import ansible.release as r; print(r.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "plugins"], capture_output=True)
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    )
+    dirty = subprocess.run(
+        ["git", "-C", str(REPO), "status", "--porcelain", "--", "plugins"], capture_output=True, check=False
+    )
     return {
         "date": datetime.date.today().isoformat(),
         "cores": os.cpu_count(),

@@ -45,7 +45,7 @@ STEPS=(
     "ansible-lint|no|side|antsibull-nox: ansible-lint --offline, production profile"
     "docs-check|no|side|antsibull-nox: antsibull-docs lint-collection-docs"
     "extra-checks|no|side|antsibull-nox: no-unwanted-files, action-groups, trailing whitespace, tabs"
-    "build-import-check|no|side|antsibull-nox: collection build + galaxy-importer (own venv)"
+    "build-import-check|no|side|collection build + galaxy-importer, as Galaxy would import it (own venv)"
     "galaxy-build-install|yes|side|ansible-galaxy build + install, tarball contents, ansible-doc per module"
     "changelog|no|side|antsibull-changelog lint; CHANGELOG.rst/.md up to date"
     "docs-build|no|side|HTML docsite (antsibull-docs sphinx-init + Sphinx), no unexpected warning"
@@ -204,7 +204,10 @@ selected() {
 children_cpu() {
     python3 - "$1" <<'EOF'
 import re, sys
-line = open(sys.argv[1]).read().splitlines()[1]
+try:
+    line = open(sys.argv[1]).read().splitlines()[1]
+except (OSError, IndexError):  # the step's shell ended before it could write its times
+    line = ""
 print(sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", line)))
 EOF
 }

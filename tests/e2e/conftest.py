@@ -34,7 +34,6 @@ if str(SIMULATOR_DIR) not in sys.path:
 
 import tines_sim
 from helpers.ansible_env import (
-    ANSIBLE_PLAYBOOK,  # noqa: F401 - tests import it from here
     CONNECTIONS,
     environment,
     make_tree,

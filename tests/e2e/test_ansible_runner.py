@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import ansible_runner
-from conftest import ANSIBLE_PLAYBOOK
+from helpers.ansible_env import ANSIBLE_PLAYBOOK
 
 PLAYBOOK = """
 - name: Tag a case from a job template
