@@ -78,7 +78,8 @@ else
         export UV_DEFAULT_INDEX="$index"
         echo "bootstrap: uv uses pip's index-url $index"
     fi
-    "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" -r "$ROOT/requirements-dev.txt"
+    # With bytecode: PYTHONDONTWRITEBYTECODE, where set, would have every run compile afresh.
+    "$VENV/bin/uv" pip install --quiet --compile-bytecode --python "$VENV/bin/python" -r "$ROOT/requirements-dev.txt"
     "$VENV/bin/uv" pip check --python "$VENV/bin/python"
 fi
 requirements_hash >"$STAMP"
