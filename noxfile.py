@@ -784,6 +784,19 @@ def shellcheck(session):
 
 @nox.session(name="demo", python=False, default=True)
 def demo(session):
-    """scripts/demo.sh: every examples/*.yml against the simulator (changed, unchanged, --check --diff unchanged)."""
-    session.run("bash", str(ROOT / "scripts" / "demo.sh"), *session.posargs, external=True)
-    _note(session, f"{len(list((ROOT / 'examples').glob('*.yml')))} playbook(s), 3 runs each")
+    """scripts/demo.sh: every examples/*.yml against the simulator (changed, unchanged, --check --diff unchanged).
+
+    Then the CI example of the simulator guide, as documented: examples/tag_cases.yml from
+    examples/ci/cases.json must leave the cases of examples/ci/expected.json.
+    """
+    demo_sh = str(ROOT / "scripts" / "demo.sh")
+    session.run("bash", demo_sh, *session.posargs, external=True)
+    if session.posargs:
+        return
+    ci = ROOT / "examples" / "ci"
+    session.run(
+        "bash", demo_sh, "--seed", str(ci / "cases.json"), "--expect", str(ci / "expected.json"),
+        str(ROOT / "examples" / "tag_cases.yml"), external=True,
+    )  # fmt: skip
+    playbooks = len(list((ROOT / "examples").glob("*.yml")))
+    _note(session, f"{playbooks} playbook(s), 3 runs each; the CI example with --expect")

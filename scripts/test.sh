@@ -50,7 +50,7 @@ STEPS=(
     "changelog|no|side|antsibull-changelog lint; CHANGELOG.rst/.md up to date"
     "docs-build|no|side|HTML docsite (antsibull-docs sphinx-init + Sphinx), no unexpected warning"
     "ee-build-context|no|side|ansible-builder create on tests/ee/; the EE requirements include requests"
-    "demo|yes|main|scripts/demo.sh: examples/ against the simulator (changed, unchanged, --check --diff unchanged)"
+    "demo|yes|main|scripts/demo.sh: examples/ against the simulator (changed, unchanged, --check --diff unchanged), the CI example with --expect"
 )
 # Sessions that run as part of a step rather than as steps of their own.
 SESSIONS_INSIDE_STEPS=" formatters codeqa yamllint antsibull-nox-config matrix-generator "

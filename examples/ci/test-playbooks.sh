@@ -4,18 +4,19 @@
 # copy it into your repository and call it from your pipeline.
 #
 # Usage:
-#   test-playbooks.sh [--seed FILE] [--expect FILE] [--option NAME=VALUE]...
+#   test-playbooks.sh [--seed FILE] [--expect FILE] [--changes] [--option NAME=VALUE]...
 #                     PLAYBOOK... [-- ANSIBLE-PLAYBOOK-ARGUMENTS...]
 #
 #   --seed FILE          cases the simulator starts with: {"318": {"key": "value"}, ...}
 #   --expect FILE        cases every playbook together must leave behind, same format;
 #                        compared with the simulator's cases after the last run
+#   --changes            each playbook's first run must report a change
 #   --option NAME=VALUE  a simulator switch (tines_sim.py --option), repeatable
 #   -- ...               everything after -- goes to every ansible-playbook run
 #
 # It starts the simulator on a free loopback port, exports TINES_TENANT_URL and
 # TINES_API_KEY for it, and runs each playbook three times:
-#   1. for real                -> must succeed
+#   1. for real                -> must succeed (with --changes: and change something)
 #   2. for real again          -> must succeed with changed=0 (idempotent)
 #   3. with --check --diff     -> must succeed with changed=0
 # then compares the cases with --expect, and stops the simulator however the
@@ -33,12 +34,13 @@ ANSIBLE_PLAYBOOK="${ANSIBLE_PLAYBOOK:-ansible-playbook}"
 API_KEY=ci-test-key
 
 usage() {
-    sed -n '6,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '6,15p' "$0" | sed 's/^# \{0,1\}//'
     exit "${1:-2}"
 }
 
 seed=""
 expect=""
+first_run=any
 sim_options=()
 playbooks=()
 playbook_args=()
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     case "$1" in
         --seed) seed="${2:?--seed needs a file}"; shift 2 ;;
         --expect) expect="${2:?--expect needs a file}"; shift 2 ;;
+        --changes) first_run=changes; shift ;;
         --option) sim_options+=(--option "${2:?--option needs NAME=VALUE}"); shift 2 ;;
         --) shift; playbook_args=("$@"); break ;;
         -h | --help) usage 0 ;;
@@ -114,7 +117,7 @@ with urllib.request.urlopen(sys.argv[1]) as answer:
 EOF
 }
 
-# run EXPECT TITLE PLAYBOOK [ARGS...]: EXPECT is "any" or "unchanged".
+# run EXPECT TITLE PLAYBOOK [ARGS...]: EXPECT is "any", "changes" or "unchanged".
 run() {
     local expect="$1" title="$2" playbook="$3" changed
     shift 3
@@ -132,11 +135,15 @@ run() {
         echo "FAILED: $title: expected changed=0, the recap says changed=$changed" >&2
         return 1
     fi
+    if [[ "$expect" == changes && "$changed" -eq 0 ]]; then
+        echo "FAILED: $title: expected changes, the recap says changed=0" >&2
+        return 1
+    fi
     echo "=== $title: ok (changed=$changed)"
 }
 
 for playbook in "${playbooks[@]}"; do
-    run any "first run" "$playbook" ${playbook_args[@]+"${playbook_args[@]}"}
+    run "$first_run" "first run" "$playbook" ${playbook_args[@]+"${playbook_args[@]}"}
     run unchanged "second run, must change nothing" "$playbook" ${playbook_args[@]+"${playbook_args[@]}"}
     run unchanged "check mode, must predict no change" "$playbook" --check --diff ${playbook_args[@]+"${playbook_args[@]}"}
 done
