@@ -69,6 +69,15 @@ class PlaybookResult:
         return f"ansible-playbook rc={self.rc}\n--- stdout ---\n{self.stdout[-6000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "long_running: takes tens of seconds (rate windows, many runs); starts first")
+
+
+def pytest_collection_modifyitems(items):
+    """Long tests first: with several xdist workers, none is then left running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long_running") is None)
+
+
 @pytest.fixture(scope="session")
 def ansible_tree(tmp_path_factory):
     """A collections path holding tines.cases (a symlink to the repo), plus config and inventories."""

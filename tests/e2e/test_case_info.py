@@ -119,6 +119,7 @@ def test_an_older_tenant_with_50_per_page(plays, sim):
     assert pages(out, "120 cases") == [page(n, 120) for n in (1, 2, 3)]
 
 
+@pytest.mark.long_running
 def test_each_filter(plays, sim):
     sim.reset(cases=RECORDS)
     out = plays.run(
@@ -389,6 +390,7 @@ def test_a_next_page_link_to_another_host_is_never_followed(plays, sim):
         assert elsewhere.log == []
 
 
+@pytest.mark.long_running
 def test_find_and_tag_pipeline(run_playbook, sim, ansible_path):
     sim.reset(cases=RECORDS)
     env = {"TINES_TENANT_URL": sim.url, "TINES_API_KEY": sim.api_key}

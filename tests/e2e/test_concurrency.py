@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import ansible.release
+import pytest
 from helpers.reliability import md_path, playbook, task
 
 PROCESSES = 20
@@ -66,6 +67,7 @@ def stale_writes(log):
     return stale
 
 
+@pytest.mark.long_running
 def test_twenty_runs_at_once_lose_nothing(sim, run_playbook):
     """Each run adds keys of its own, then changes its own pre-seeded key with overwrite=true."""
     seed = dict(SEED)

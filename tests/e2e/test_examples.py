@@ -143,6 +143,7 @@ def test_every_module_has_examples_and_each_one_is_pinned():
         assert list(task_names(examples(module))) == list(EXPECTED[module]), module
 
 
+@pytest.mark.long_running
 def test_examples_run_against_the_simulator(plays, sim):
     for case_id, metadata in SEED.items():
         sim.set_case(case_id, metadata)

@@ -35,6 +35,7 @@ def assert_full_change_reported(result):
 # --- 429 -----------------------------------------------------------------------
 
 
+@pytest.mark.long_running
 def test_rate_limit_storms(sim, run_playbook, ansible_path):
     for case_id in (101, 102, 103, 104, 105):
         sim.set_case(case_id, {"source": "edr"})

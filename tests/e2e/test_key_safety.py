@@ -138,6 +138,7 @@ def key_playbook(tmp_path, registered_file):
     return playbook(*tasks, defaults={"tenant_url": "{{ tines_url }}"}, vars_files=[plain, vault_file]), password
 
 
+@pytest.mark.long_running
 @pytest.mark.parametrize("verbosity", [0, 4])
 def test_a_key_with_whitespace_works_and_no_form_of_any_key_is_shown(
     sim, run_playbook, ansible_path, tmp_path, verbosity

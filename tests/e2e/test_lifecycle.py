@@ -23,6 +23,7 @@ HOLDS = {"source": "edr", "ticket": "OPS-1", "stale": "x", "sev": "2"}
 ASKS = {"source": "edr", "ticket": "OPS-2", "owner": "blue", "sev": 2}
 
 
+@pytest.mark.long_running
 def test_overwrite_purge_and_both(plays, sim):
     for case_id in (101, 102, 103):
         sim.set_case(case_id, HOLDS)

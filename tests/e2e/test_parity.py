@@ -38,6 +38,7 @@ def results_on(path, sim, run_playbook, env):
     return {record["task"]: (record["status"], record["result"]) for record in result.results}
 
 
+@pytest.mark.long_running
 @pytest.mark.parametrize("inject", [None, "true", "false"])
 def test_both_paths_give_the_same_results(sim, run_playbook, inject):
     env = {"ANSIBLE_INJECT_INVOCATION": inject}

@@ -91,6 +91,7 @@ def stats(sim):
     return sim.rate_stats()[sim.api_key]
 
 
+@pytest.mark.long_running
 @pytest.mark.parametrize("retry_after", [None, "seconds"])
 def test_a_loop_past_the_budget_finishes_with_nothing_lost(sim, run_playbook, ansible_path, retry_after):
     """The client's budget is far above the tenant's: only patient 429 handling gets the loop through."""
@@ -104,6 +105,7 @@ def test_a_loop_past_the_budget_finishes_with_nothing_lost(sim, run_playbook, an
     assert stats(sim)["accepted"] == 2 * len(cases)
 
 
+@pytest.mark.long_running
 def test_a_budget_equal_to_the_tenants_gets_almost_no_429(sim, run_playbook, ansible_path):
     limit, cases = (10, range(320, 345)) if ansible_path == "inprocess" else (3, range(320, 328))
     seed(sim, cases)

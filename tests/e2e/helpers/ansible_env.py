@@ -72,6 +72,8 @@ def environment(tree, work, *, callbacks, callback_plugins=(CALLBACK_PLUGINS,), 
         ANSIBLE_HOST_KEY_CHECKING="False",
         ANSIBLE_RETRY_FILES_ENABLED="0",
         ANSIBLE_LOCALHOST_WARNING="False",
+        # The inventories are INI files; trying the other inventory plugins first costs each run 0.1 s.
+        ANSIBLE_INVENTORY_ENABLED="ini",
         ANSIBLE_LOCAL_TEMP=str(Path(work) / "local-tmp"),
         ANSIBLE_REMOTE_TEMP=str(Path(work) / "remote-tmp"),
         XDG_RUNTIME_DIR=str(runtime or Path(work) / "runtime"),
