@@ -32,6 +32,12 @@ from pathlib import Path
 import antsibull_nox
 import nox
 
+# antsibull-nox finds the collections with the ansible-galaxy on PATH: the one of the venv running
+# nox (.venv/bin) serves when nox is called by its path and that venv is not activated.
+_NOX_BIN = os.path.dirname(sys.executable)
+if _NOX_BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join(filter(None, [_NOX_BIN, os.environ.get("PATH")]))
+
 antsibull_nox.load_antsibull_nox_toml()
 
 ROOT = Path(__file__).resolve().parent
