@@ -95,8 +95,9 @@ def stats(sim):
 @pytest.mark.parametrize("retry_after", [None, "seconds"])
 def test_a_loop_past_the_budget_finishes_with_nothing_lost(sim, run_playbook, ansible_path, retry_after):
     """The client's budget is far above the tenant's: only patient 429 handling gets the loop through."""
-    # A shipped module sends its two requests about a second apart from the next item's: the tenant is stricter.
-    limit, cases = (8, range(300, 316)) if ansible_path == "inprocess" else (2, range(300, 306))
+    # A shipped module's item can take longer than a window on a busy machine. A tenant that allows one
+    # request per window still refuses its POST, sent right after its GET.
+    limit, cases = (8, range(300, 316)) if ansible_path == "inprocess" else (1, range(300, 303))
     seed(sim, cases)
     sim.set_options(rate_limit=limit, rate_window=WINDOW, rate_limit_retry_after=retry_after)
     result = run_playbook(play(tag_loop(cases, rate_limit=1000)), path=ansible_path)
@@ -141,7 +142,8 @@ def test_forks_on_one_token_share_the_budget(sim, run_playbook, ansible_path):
 
 def test_a_tenant_allowing_less_than_rate_limit_still_finishes(sim, run_playbook, ansible_path):
     """Another tool shares the key: the tenant allows this controller less than rate_limit says."""
-    tenant, cases = (5, range(500, 512)) if ansible_path == "inprocess" else (2, range(500, 505))
+    # As above: on the module path, one request per window makes sure each item's POST meets the limit.
+    tenant, cases = (5, range(500, 512)) if ansible_path == "inprocess" else (1, range(500, 503))
     seed(sim, cases)
     sim.set_options(rate_limit=tenant, rate_window=WINDOW)
     result = run_playbook(play(tag_loop(cases, rate_limit=2 * tenant)), path=ansible_path)
