@@ -177,21 +177,30 @@ class RateBudget:
 
 
 class _Locked:
-    """`with store.ring() as ring`: the ring under the store's lock, its header saved before the lock goes."""
+    """`with store.ring() as ring`: the ring under the store's lock, its header saved before the lock goes.
 
-    def __init__(self, acquire, release):
-        self.acquire, self.release = acquire, release
+    A failure while reading the ring unlocks again: a lock left held would stall every
+    later request of this process and, for the file, of every other process.
+    """
+
+    def __init__(self, lock, read, unlock):
+        self.lock, self.read, self.unlock = lock, read, unlock
         self.ring = None
 
     def __enter__(self):
-        self.ring = self.acquire()
+        self.lock()
+        try:
+            self.ring = self.read()
+        except BaseException:
+            self.unlock()
+            raise
         return self.ring
 
     def __exit__(self, *exc_info):
         try:
             self.ring.save()
         finally:
-            self.release()
+            self.unlock()
 
 
 class MemoryStore:
@@ -203,11 +212,7 @@ class MemoryStore:
         self._lock = threading.Lock()
 
     def ring(self):
-        return _Locked(self._acquire, self._lock.release)
-
-    def _acquire(self):
-        self._lock.acquire()
-        return Ring(self._buffer)
+        return _Locked(self._lock.acquire, lambda: Ring(self._buffer), self._lock.release)
 
 
 class FileStore:
@@ -222,12 +227,19 @@ class FileStore:
             pass
 
     def ring(self):
-        return _Locked(self._acquire, self._release)
+        return _Locked(self._lock, self._read, self._unlock)
 
-    def _acquire(self):
-        """Lock the file (and this process's threads out), and read the ring, resized if rate_limit changed."""
+    def _lock(self):
+        """Lock this process's threads out, then the other processes."""
         self._thread_lock.acquire()
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def _read(self):
+        """The ring in the file, resized (keeping the newest send times) if another rate_limit sized it."""
         size = os.fstat(self.fd).st_size
         if self.map is None or len(self.map) != size:
             self._remap(size)
@@ -238,7 +250,7 @@ class FileStore:
         self._remap(Ring.size(self.capacity))
         return Ring.create(self.map, self.capacity, ring.times() if ring.valid else ())
 
-    def _release(self):
+    def _unlock(self):
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         self._thread_lock.release()
 

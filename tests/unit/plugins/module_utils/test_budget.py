@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import threading
+
 import pytest
 from ansible_collections.tines.cases.plugins.module_utils._budget import (
     MIN_WAIT,
     Ring,
+    _Locked,
     backoff,
     note_rate_limited,
     pacing_margin,
@@ -103,3 +107,18 @@ def test_a_new_ring_keeps_the_newest_times_when_the_limit_changes():
     larger = Ring.create(bytearray(Ring.size(8)), 8, ring.times())
     assert larger.times() == [0.0, 0.0, 0.0, 1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
     assert reserve(larger, 1005.0, 60.0)[0] == 1005.0
+
+
+def test_a_failure_while_reading_the_ring_unlocks_it():
+    lock = threading.Lock()
+
+    def no_space():
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"):
+        with _Locked(lock.acquire, no_space, lock.release):
+            pass
+    assert not lock.locked()
+    with _Locked(lock.acquire, lambda: ring_of(3), lock.release) as ring:
+        assert lock.locked() and ring.capacity == 3
+    assert not lock.locked()
