@@ -88,17 +88,17 @@ TIMERS = (
     "ansible.plugins.action:ActionBase.run",
     ADAPTER + ":InProcessAction._task_environment",
     ADAPTER + ":InProcessAction._args_with_fallbacks",
-    ADAPTER + ":validated_options",
+    UTILS + "_arguments:validated_options",
     "ansible.module_utils.common.arg_spec:ArgumentSpecValidator.validate",
-    ADAPTER + ":task_result",
-    UTILS + "_case_task:client_from_params",
+    UTILS + "_module_adapter:task_result",
+    UTILS + "_connection:client_from_params",
     UTILS + "_client:environment_settings",
     UTILS + "_client:budget_for",
     UTILS + "_client:TinesClient.request",
     UTILS + "_budget:RateBudget.wait_for_slot",
     "requests.sessions:Session.prepare_request",
     "requests.sessions:Session.send",
-    ADAPTER + ":redact",
+    UTILS + "_redact:redact",
 )
 PROFILED = (("inprocess", "changing"), ("lean", "changing"), ("debug_args", "-"), ("debug", "-"))
 LOOP_TIMER = "loop as ansible-playbook sees it"

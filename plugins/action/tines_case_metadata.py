@@ -9,7 +9,7 @@ from ansible_collections.tines.cases.plugins.module_utils._arguments import (
     METADATA_ARGUMENT_SPEC,
     check_metadata_input,
 )
-from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata
+from ansible_collections.tines.cases.plugins.module_utils._metadata_task import run_metadata
 from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import InProcessAction
 
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.tines.cases.plugins.module_utils._arguments import INFO_ARGUMENT_SPEC
-from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata_info
+from ansible_collections.tines.cases.plugins.module_utils._metadata_task import run_metadata_info
 from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import InProcessAction
 
 

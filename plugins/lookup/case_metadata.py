@@ -57,11 +57,15 @@ from ansible.errors import AnsibleLookupError
 from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
-from ansible_collections.tines.cases.plugins.module_utils._arguments import CONNECTION_ARGUMENT_SPEC, check_case_id
-from ansible_collections.tines.cases.plugins.module_utils._case_task import client_from_params, read_metadata
+from ansible_collections.tines.cases.plugins.module_utils._arguments import check_case_id, validated_options
 from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
-from ansible_collections.tines.cases.plugins.module_utils._module_adapter import connection_warnings, redact, secrets_of
-from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import validated_options
+from ansible_collections.tines.cases.plugins.module_utils._connection import (
+    CONNECTION_ARGUMENT_SPEC,
+    client_from_params,
+    connection_warnings,
+)
+from ansible_collections.tines.cases.plugins.module_utils._metadata_task import read_metadata
+from ansible_collections.tines.cases.plugins.module_utils._redact import redact, secrets_of
 
 
 class LookupModule(LookupBase):

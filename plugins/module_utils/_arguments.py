@@ -10,12 +10,11 @@ path, in-process and in the lookup.
 
 from __future__ import annotations
 
-import os
 from collections import namedtuple
 from collections.abc import Mapping
 
-from ansible.module_utils.common.parameters import env_fallback
-from ansible_collections.tines.cases.plugins.module_utils._budget import WINDOW
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
 from ansible_collections.tines.cases.plugins.module_utils._case_list import (
     ORDERS,
     FilterInputError,
@@ -23,28 +22,9 @@ from ansible_collections.tines.cases.plugins.module_utils._case_list import (
     check_limit,
     check_team_id,
 )
-from ansible_collections.tines.cases.plugins.module_utils._client import (
-    AUTH_HEADERS,
-    RATE_LIMIT_TIMEOUT,
-    TinesError,
-)
-from ansible_collections.tines.cases.plugins.module_utils._plan import MetadataInputError, desired_metadata
-
-TENANT_URL_VARIABLES = ["TINES_TENANT_URL", "TINES_TENANT"]
-
-CONNECTION_ARGUMENT_SPEC = dict(
-    tenant_url=dict(type="str", fallback=(env_fallback, TENANT_URL_VARIABLES)),
-    api_key=dict(type="str", no_log=True, fallback=(env_fallback, ["TINES_API_KEY"])),
-    auth_header=dict(type="str", default="bearer", choices=sorted(AUTH_HEADERS)),
-    validate_certs=dict(type="bool", default=True),
-    ca_path=dict(type="path"),
-    timeout=dict(type="float", default=30),
-    max_retries=dict(type="int", default=5),
-    allow_plain_http=dict(type="bool", default=False),
-    rate_limit=dict(type="int", default=5000, fallback=(env_fallback, ["TINES_RATE_LIMIT"])),
-    rate_limit_timeout=dict(type="float", default=RATE_LIMIT_TIMEOUT),
-    rate_limit_window=dict(type="float", default=WINDOW),
-)
+from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
+from ansible_collections.tines.cases.plugins.module_utils._connection import CONNECTION_ARGUMENT_SPEC
+from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import MetadataInputError, desired_metadata
 
 METADATA_ARGUMENT_SPEC = dict(
     CONNECTION_ARGUMENT_SPEC,
@@ -72,20 +52,31 @@ CASE_INFO_ARGUMENT_SPEC = dict(
 CaseQuery = namedtuple("CaseQuery", ["filters", "team_id", "order", "limit"])
 
 
-def check_connection(params):
-    """Refuse connection options no request could be made with."""
-    if params["timeout"] <= 0:
-        raise TinesError("timeout must be a positive number of seconds")
-    if params["max_retries"] < 0:
-        raise TinesError("max_retries must be 0 or more")
-    if params["rate_limit"] < 0:
-        raise TinesError("rate_limit must be 0 (no pacing) or a number of requests per minute")
-    if params["rate_limit_timeout"] < 0:
-        raise TinesError("rate_limit_timeout must be 0 or more seconds")
-    if params["rate_limit_window"] <= 0:
-        raise TinesError("rate_limit_window must be a positive number of seconds")
-    if params["ca_path"] and not os.path.isfile(params["ca_path"]):
-        raise TinesError("ca_path %s is not a readable file of CA certificates" % params["ca_path"])
+def plain(value):
+    """A copy with Ansible's tagged subclasses of str, int, dict... turned into the plain types a module gets."""
+    if isinstance(value, Mapping):
+        return {plain(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    for kind in (bool, str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
+    return value
+
+
+def validated_options(argument_spec, args, name, kind="module"):
+    """Validate `args` as AnsibleModule would: (params, None), or (params, the message AnsibleModule gives).
+
+    The action plugins and the lookup validate on the controller with the module's own
+    spec, so an option is refused the same way, in the same words, on every path.
+    """
+    validation = ArgumentSpecValidator(argument_spec).validate(plain(args))
+    if not validation.error_messages:
+        return validation.validated_parameters, None
+    message = validation.errors.msg
+    if isinstance(validation.errors[0], UnsupportedError):
+        message = "Unsupported parameters for (%s) %s: %s" % (name, kind, message)
+    return validation.validated_parameters, message
 
 
 def check_case_id(case_id):

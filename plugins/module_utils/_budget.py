@@ -34,6 +34,8 @@ except ImportError:  # not POSIX: every process keeps its own budget
     fcntl = None
 
 WINDOW = 60.0
+# The most requests a minute a budget can hold: its file keeps one send time (8 bytes) per request.
+MAX_RATE_LIMIT = 1000000
 MAGIC = b"TCRB"
 VERSION = 1
 # magic, version, spare, capacity, head, limit, strikes, blocked_until, last_429

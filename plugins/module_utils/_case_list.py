@@ -4,7 +4,7 @@
 # Internal to the tines.cases collection, not a public API: it may change in any release.
 """Listing cases: every rule about which request to send and which answer to believe.
 
-Pure functions only (no I/O), like _plan.py. Tines documents `filters` as an
+Pure functions only (no I/O), like _metadata_plan.py. Tines documents `filters` as an
 object among the query parameters of GET /api/v2/cases but not how it travels;
 we send it in bracket form (`filters[status]=OPEN`). A tenant that read it
 another way would most likely ignore it and list every case, so each answer is
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from ansible_collections.tines.cases.plugins.module_utils._plan import (
+from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import (
     MetadataInputError,
     canonical_key,
     canonical_value,
@@ -58,7 +58,7 @@ def check_filters(filters):
     """The task's filters with every value in the text form sent to Tines.
 
     Returns {name: text | [text, ...] | {key: text}}: names as given, values as
-    strings (_plan.canonical_value: numbers in decimal, booleans true/false,
+    strings (_metadata_plan.canonical_value: numbers in decimal, booleans true/false,
     dates in ISO 8601). Only `metadata` takes a dictionary.
     """
     if filters is None:

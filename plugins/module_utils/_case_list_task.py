@@ -4,7 +4,7 @@
 # Internal to the tines.cases collection, not a public API: it may change in any release.
 """The tines_case_info task: options -> list requests, page by page -> checked cases.
 
-Shared by the module and the action plugin, like _case_task.py; the decisions
+Shared by the module and the action plugin, like _metadata_task.py; the decisions
 (query, paging, which answer to believe) are in _case_list.py.
 """
 
@@ -26,8 +26,8 @@ from ansible_collections.tines.cases.plugins.module_utils._case_list import (
     unconfirmed_filters,
     unconfirmed_message,
 )
-from ansible_collections.tines.cases.plugins.module_utils._case_task import client_from_params, with_warnings
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
+from ansible_collections.tines.cases.plugins.module_utils._connection import client_from_params, with_warnings
 
 
 def read_page(client, pairs):

@@ -5,7 +5,7 @@
 """How we talk to Tines: one client, one retry policy, one error type.
 
 Every rule about URLs, authentication, retries and error messages lives here;
-what to change on a case does not (see _plan.py).
+what to change on a case does not (see _metadata_plan.py).
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ import random
 import re
 import time
 import traceback
-from urllib.parse import quote, quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 from ansible_collections.tines.cases.plugins.module_utils._budget import MIN_WAIT, WINDOW, backoff, budget_for
+from ansible_collections.tines.cases.plugins.module_utils._redact import redact_text, secret_forms
 
 REQUESTS_IMPORT_ERROR = None
 try:
@@ -37,7 +38,6 @@ MAX_SINGLE_WAIT = 60.0
 MAX_TOTAL_WAIT = 120.0
 RATE_LIMIT_TIMEOUT = 600.0
 MESSAGE_LIMIT = 300
-MASK = "********"
 # What an HTTP header can carry of an API key: visible ASCII. Tines keys are letters, digits and dashes.
 HEADER_SAFE_KEY = re.compile(r"[!-~]+\Z")
 # How OpenSSL reports a TLS handshake that got a plain-HTTP answer.
@@ -90,32 +90,6 @@ def clean_api_key(api_key):
             "characters inside the key); Tines API keys have none, so copy the key from Tines again"
         )
     return key
-
-
-def secret_forms(secret):
-    """Every way `secret` can show up in text: as given, stripped, and escaped as Python, JSON or a URL would."""
-    forms = set()
-    for text in (str(secret), str(secret).strip()):
-        forms.update(
-            (
-                text,
-                repr(text)[1:-1],
-                json.dumps(text)[1:-1],
-                json.dumps(text, ensure_ascii=False)[1:-1],
-                text.encode("unicode_escape").decode("ascii"),
-                str(text.encode("utf-8", "surrogateescape"))[2:-1],
-                quote(text, safe=""),
-                quote_plus(text),
-            )
-        )
-    return sorted((form for form in forms if form.strip()), key=len, reverse=True)
-
-
-def redact_text(text, secrets):
-    """`text` with each of `secrets` (longest first) masked."""
-    for form in secrets:
-        text = text.replace(form, MASK)
-    return text
 
 
 def is_loopback(host):

@@ -13,20 +13,9 @@ ansible-core release, whether or not that release masks no_log values itself.
 from __future__ import annotations
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.tines.cases.plugins.module_utils._client import (
-    REQUESTS_IMPORT_ERROR,
-    TinesError,
-    redact_text,
-    secret_forms,
-)
-
-NO_LOG_PLACEHOLDER = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-
-
-def connection_warnings(params):
-    if params.get("validate_certs") is False:
-        return ["validate_certs is false: the tenant's TLS certificate is not verified"]
-    return []
+from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
+from ansible_collections.tines.cases.plugins.module_utils._connection import connection_warnings
+from ansible_collections.tines.cases.plugins.module_utils._redact import invocation, redact, secrets_of
 
 
 def failure_result(error):
@@ -35,38 +24,6 @@ def failure_result(error):
     if error.status is not None:
         result["status"] = error.status
     return result
-
-
-def secrets_of(argument_spec, params):
-    """Every text form of every no_log option the task was given, longest first."""
-    forms = set()
-    for name, spec in argument_spec.items():
-        value = params.get(name)
-        if spec.get("no_log") and isinstance(value, str) and value.strip():
-            forms.update(secret_forms(value))
-    return sorted(forms, key=len, reverse=True)
-
-
-def redact(value, secrets):
-    """A copy of a result with every secret masked, in keys and values at any depth."""
-    if not secrets:
-        return value
-    if isinstance(value, str):
-        return redact_text(value, secrets)
-    if isinstance(value, dict):
-        return {redact(key, secrets): redact(item, secrets) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact(item, secrets) for item in value]
-    return value
-
-
-def invocation(argument_spec, params):
-    """What a module reports as `invocation`: the parameters it was given, no_log options and their text masked."""
-    given = {
-        name: NO_LOG_PLACEHOLDER if argument_spec.get(name, {}).get("no_log") and value is not None else value
-        for name, value in params.items()
-    }
-    return {"module_args": redact(given, secrets_of(argument_spec, params))}
 
 
 def task_result(argument_spec, params, run, check_mode, diff_mode, environment=None):

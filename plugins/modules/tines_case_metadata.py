@@ -167,7 +167,7 @@ status:
 """
 
 from ansible_collections.tines.cases.plugins.module_utils._arguments import METADATA_ARGUMENT_SPEC
-from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata
+from ansible_collections.tines.cases.plugins.module_utils._metadata_task import run_metadata
 from ansible_collections.tines.cases.plugins.module_utils._module_adapter import run_as_module
 
 

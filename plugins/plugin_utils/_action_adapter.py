@@ -16,45 +16,16 @@ results in module_utils/_module_adapter.py, so they look the same.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 
 from ansible import constants as C
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.module_utils.common.parameters import env_fallback
-from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+from ansible_collections.tines.cases.plugins.module_utils._arguments import validated_options
 from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
-from ansible_collections.tines.cases.plugins.module_utils._module_adapter import (
-    invocation,
-    redact,
-    secrets_of,
-    task_result,
-)
+from ansible_collections.tines.cases.plugins.module_utils._connection import fallback_variables, is_blank
+from ansible_collections.tines.cases.plugins.module_utils._module_adapter import task_result
+from ansible_collections.tines.cases.plugins.module_utils._redact import invocation, redact, secrets_of
 
 LOCAL_TRANSPORTS = frozenset(("local", "ansible.builtin.local"))
-
-
-def plain(value):
-    """A copy with Ansible's tagged subclasses of str, int, dict... turned into the plain types a module gets."""
-    if isinstance(value, Mapping):
-        return {plain(key): plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(item) for item in value]
-    for kind in (bool, str, int, float):
-        if isinstance(value, kind):
-            return kind(value)
-    return value
-
-
-def validated_options(argument_spec, args, name, kind="module"):
-    """Validate `args` as AnsibleModule would: (params, None), or (params, the message AnsibleModule gives)."""
-    validation = ArgumentSpecValidator(argument_spec).validate(plain(args))
-    if not validation.error_messages:
-        return validation.validated_parameters, None
-    message = validation.errors.msg
-    if isinstance(validation.errors[0], UnsupportedError):
-        message = "Unsupported parameters for (%s) %s: %s" % (name, kind, message)
-    return validation.validated_parameters, message
 
 
 def injects_invocation(task_vars):
@@ -121,14 +92,6 @@ class InProcessAction(ActionBase):
             self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
         return result
 
-    def _fallback_variables(self):
-        """Option name -> environment variables it falls back to."""
-        return {
-            name: spec["fallback"][1]
-            for name, spec in self.ARGUMENT_SPEC.items()
-            if spec.get("fallback") and spec["fallback"][0] is env_fallback
-        }
-
     def _task_environment(self):
         """The task's `environment` keyword, templated, with string values."""
         environment = {}
@@ -136,23 +99,23 @@ class InProcessAction(ActionBase):
         return {name: str(value) for name, value in environment.items()}
 
     def _args_with_fallbacks(self, task_env):
-        """Task args, with options unset taken from the task's `environment` keyword.
+        """Task args, with options missing (or empty strings) taken from the task's `environment` keyword.
 
         In-process, the validator would only see the controller's environment. On
         the module path, values move into (no_log) options instead of the module's
         command line, which Ansible prints at -vvv.
         """
         args = dict(self._task.args)
-        for name, variables in self._fallback_variables().items():
-            found = [task_env[var] for var in variables if task_env.get(var) is not None]
-            if name not in args and found:  # as AnsibleModule: an option given as null stays null
+        for name, variables in fallback_variables(self.ARGUMENT_SPEC).items():
+            found = [task_env[var] for var in variables if task_env.get(var) and not is_blank(task_env[var])]
+            if (name not in args or is_blank(args[name])) and found:  # a null stays null, as in AnsibleModule
                 args[name] = found[0]
         return args
 
     def _compute_environment_string(self, raw_environment_out=None):
         """The module's environment, without the variables `_args_with_fallbacks` turned into options."""
         environment = self._task_environment()
-        for variables in self._fallback_variables().values():
+        for variables in fallback_variables(self.ARGUMENT_SPEC).values():
             for var in variables:
                 environment.pop(var, None)
         if isinstance(raw_environment_out, dict):

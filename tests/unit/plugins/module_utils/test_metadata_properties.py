@@ -7,11 +7,15 @@ import time
 from unittest import mock
 
 import requests
-from ansible_collections.tines.cases.plugins.module_utils import _case_task as case_task
+from ansible_collections.tines.cases.plugins.module_utils import _connection as connection
 from ansible_collections.tines.cases.plugins.module_utils._arguments import METADATA_ARGUMENT_SPEC
-from ansible_collections.tines.cases.plugins.module_utils._case_task import run_metadata
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesClient
-from ansible_collections.tines.cases.plugins.module_utils._plan import MetadataChanges, apply_changes, plan_changes
+from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import (
+    MetadataChanges,
+    apply_changes,
+    plan_changes,
+)
+from ansible_collections.tines.cases.plugins.module_utils._metadata_task import run_metadata
 from ansible_collections.tines.cases.tests.simulator.tines_sim import DEFAULT_OPTIONS, apply_write
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -138,7 +142,7 @@ def run_task(tenant, desired, state, overwrite, purge, check_mode=False):
         overwrite=overwrite,
         purge=purge,
     )
-    with mock.patch.object(case_task, "TinesClient", client_on(tenant)), mock.patch.object(time, "sleep", no_wait):
+    with mock.patch.object(connection, "TinesClient", client_on(tenant)), mock.patch.object(time, "sleep", no_wait):
         return run_metadata(params, check_mode=check_mode, diff_mode=True)
 
 
@@ -147,12 +151,11 @@ def no_wait(_seconds):
 
 
 def client_on(tenant):
-    """A TinesClient factory whose clients talk to `tenant` and do not wait between retries."""
+    """A TinesClient factory whose clients talk to `tenant`."""
 
     def build(*args, **kwargs):
         client = TinesClient(*args, **kwargs)
         client.session = tenant
-        client.sleep = no_wait
         return client
 
     return build

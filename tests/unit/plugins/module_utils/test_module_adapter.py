@@ -14,15 +14,17 @@ from ansible.module_utils.ansible_release import __version__ as ansible_core_ver
 from ansible_collections.tines.cases.plugins.module_utils import _module_adapter
 from ansible_collections.tines.cases.plugins.module_utils._arguments import METADATA_ARGUMENT_SPEC
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
+from ansible_collections.tines.cases.plugins.module_utils._connection import connection_warnings
 from ansible_collections.tines.cases.plugins.module_utils._module_adapter import (
-    NO_LOG_PLACEHOLDER,
-    connection_warnings,
     failure_result,
+    run_as_module,
+    task_result,
+)
+from ansible_collections.tines.cases.plugins.module_utils._redact import (
+    NO_LOG_PLACEHOLDER,
     invocation,
     redact,
-    run_as_module,
     secrets_of,
-    task_result,
 )
 
 CORE = tuple(int(part) for part in re.match(r"(\d+)\.(\d+)", ansible_core_version).groups())

@@ -17,7 +17,8 @@ from ansible_collections.tines.cases.plugins.module_utils._arguments import (
     check_metadata_input,
 )
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
-from ansible_collections.tines.cases.plugins.module_utils._module_adapter import NO_LOG_PLACEHOLDER, run_as_module
+from ansible_collections.tines.cases.plugins.module_utils._module_adapter import run_as_module
+from ansible_collections.tines.cases.plugins.module_utils._redact import NO_LOG_PLACEHOLDER
 from ansible_collections.tines.cases.plugins.plugin_utils import _action_adapter
 
 CORE = tuple(int(part) for part in re.match(r"(\d+)\.(\d+)", ansible_core_version).groups())

@@ -8,13 +8,13 @@ import re
 import pytest
 from ansible.parsing.dataloader import DataLoader
 from ansible.release import __version__ as ansible_core_version
-from ansible_collections.tines.cases.plugins.module_utils._arguments import METADATA_ARGUMENT_SPEC
-from ansible_collections.tines.cases.plugins.module_utils._module_adapter import run_as_module
-from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import (
-    injects_invocation,
+from ansible_collections.tines.cases.plugins.module_utils._arguments import (
+    METADATA_ARGUMENT_SPEC,
     plain,
     validated_options,
 )
+from ansible_collections.tines.cases.plugins.module_utils._module_adapter import run_as_module
+from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import injects_invocation
 
 MODULE = "tines.cases.tines_case_metadata"
 CORE = tuple(int(part) for part in re.match(r"(\d+)\.(\d+)", ansible_core_version).groups())

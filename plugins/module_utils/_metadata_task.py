@@ -10,13 +10,10 @@ on the controller), so both paths give the same results, check mode and errors.
 
 from __future__ import annotations
 
-from ansible_collections.tines.cases.plugins.module_utils._arguments import (
-    check_case_id,
-    check_connection,
-    check_metadata_input,
-)
-from ansible_collections.tines.cases.plugins.module_utils._client import TinesClient, TinesError, normalize_tenant_url
-from ansible_collections.tines.cases.plugins.module_utils._plan import (
+from ansible_collections.tines.cases.plugins.module_utils._arguments import check_case_id, check_metadata_input
+from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
+from ansible_collections.tines.cases.plugins.module_utils._connection import client_from_params, with_warnings
+from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import (
     KEY_LIMIT,
     MetadataChanges,
     apply_changes,
@@ -30,28 +27,6 @@ from ansible_collections.tines.cases.plugins.module_utils._plan import (
 
 def metadata_path(case_id):
     return "/api/v2/cases/%d/metadata" % case_id
-
-
-def client_from_params(params, environment=None):
-    """Check the connection options and build the client; raises TinesError before any request.
-
-    `environment` is where proxy and CA bundle variables are read (os.environ when None).
-    """
-    check_connection(params)
-    return TinesClient(
-        normalize_tenant_url(params["tenant_url"], params["allow_plain_http"]),
-        params["api_key"],
-        auth_header=params["auth_header"],
-        validate_certs=params["validate_certs"],
-        ca_path=params["ca_path"],
-        timeout=params["timeout"],
-        max_retries=params["max_retries"],
-        environment=environment,
-        rate_limit=params["rate_limit"],
-        rate_limit_timeout=params["rate_limit_timeout"],
-        rate_limit_window=params["rate_limit_window"],
-        allow_plain_http=params["allow_plain_http"],
-    )
 
 
 def read_metadata(client, case_id):
@@ -185,10 +160,3 @@ def run_metadata_info(params, check_mode=False, diff_mode=False, environment=Non
     case_id = check_case_id(params["case_id"])
     client = client_from_params(params, environment)
     return with_warnings(dict(changed=False, case_id=case_id, metadata=read_metadata(client, case_id)), client)
-
-
-def with_warnings(result, client):
-    """The result, carrying what the client found worth a warning (a budget it could not share)."""
-    if client.warnings:
-        result["warnings"] = list(client.warnings)
-    return result

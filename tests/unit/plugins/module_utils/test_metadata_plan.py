@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from ansible_collections.tines.cases.plugins.module_utils._plan import (
+from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import (
     MetadataChanges,
     MetadataInputError,
     apply_changes,
