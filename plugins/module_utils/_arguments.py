@@ -15,6 +15,11 @@ from collections.abc import Mapping
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
+from ansible_collections.tines.cases.plugins.module_utils._batch_plan import (
+    BatchInputError,
+    cases_from_ids,
+    cases_from_items,
+)
 from ansible_collections.tines.cases.plugins.module_utils._case_list import (
     ORDERS,
     FilterInputError,
@@ -49,7 +54,23 @@ CASE_INFO_ARGUMENT_SPEC = dict(
     limit=dict(type="int"),
 )
 
+BATCH_ARGUMENT_SPEC = dict(
+    CONNECTION_ARGUMENT_SPEC,
+    cases=dict(type="list", elements="raw"),
+    case_ids=dict(type="list", elements="raw"),
+    filters=dict(type="dict"),
+    team_id=dict(type="int"),
+    metadata=dict(type="dict"),
+    state=dict(type="str", default="present", choices=["present", "absent"]),
+    overwrite=dict(type="bool", default=False),
+    purge=dict(type="bool", default=False),
+    concurrency=dict(type="int", default=16),
+)
+
 CaseQuery = namedtuple("CaseQuery", ["filters", "team_id", "order", "limit"])
+BatchRequest = namedtuple("BatchRequest", ["chosen", "query", "desired", "concurrency"])
+"""`chosen`: the BatchCases of `cases`/`case_ids` (None with filters); `query`: the CaseQuery of
+`filters`/`team_id` (None otherwise); `desired`: the metadata every chosen case must have."""
 
 
 def plain(value):
@@ -92,14 +113,18 @@ def check_metadata_input(params):
     Runs on the controller before a module is shipped too: the module's JSON
     arguments would silently turn `1:` and `"1":` into one key and `true:` into "true".
     """
-    if params.get("purge") and params.get("state") == "absent":
-        raise TinesError("purge applies to state=present only; with state=absent list the keys to remove")
+    _check_purge(params)
     if not isinstance(params.get("metadata"), Mapping):
         return None  # missing, or a string Ansible's dict type converts: left to argument validation
     try:
         return desired_metadata(params["metadata"], allow_null=params.get("state") == "absent")
     except MetadataInputError as exc:
         raise TinesError(str(exc)) from None
+
+
+def _check_purge(params):
+    if params.get("purge") and params.get("state") == "absent":
+        raise TinesError("purge applies to state=present only; with state=absent list the keys to remove")
 
 
 def check_case_info_input(params):
@@ -118,3 +143,36 @@ def check_case_info_input(params):
         )
     except FilterInputError as exc:
         raise TinesError(str(exc)) from None
+
+
+def check_batch_input(params):
+    """The cases a batch task chooses and what each must hold, or TinesError before any request.
+
+    Run on the controller before the module is shipped too, like check_metadata_input.
+    """
+    selectors = [name for name in ("cases", "case_ids") if params.get(name) is not None]
+    if params.get("filters") is not None or params.get("team_id") is not None:
+        selectors.append("filters/team_id")
+    if len(selectors) != 1:
+        raise TinesError(
+            "choose the cases in exactly one way: cases, case_ids, or filters and/or team_id (%s)"
+            % ("got " + " and ".join(selectors) if selectors else "none given")
+        )
+    _check_purge(params)
+    if params.get("metadata") is None and selectors[0] != "cases":
+        raise TinesError("metadata is required with %s: the pairs every chosen case must have" % selectors[0])
+    if params.get("concurrency") is not None and params["concurrency"] < 1:
+        raise TinesError("concurrency must be 1 or more, got %r" % (params["concurrency"],))
+    allow_null = params.get("state") == "absent"
+    try:
+        desired = desired_metadata(params.get("metadata") or {}, allow_null=allow_null)
+        if selectors[0] == "cases":
+            chosen = cases_from_items(params["cases"], params.get("metadata"), allow_null)
+        elif selectors[0] == "case_ids":
+            chosen = cases_from_ids(params["case_ids"], params["metadata"], allow_null)
+        else:
+            chosen = None
+    except (BatchInputError, MetadataInputError) as exc:
+        raise TinesError(str(exc)) from None
+    query = check_case_info_input(params) if chosen is None else None
+    return BatchRequest(chosen, query, desired, params.get("concurrency") or 16)

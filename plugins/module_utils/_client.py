@@ -289,6 +289,7 @@ class TinesClient:
             if warning:
                 self.warnings.append(warning)
         self.session = shared_session()
+        self.requests_sent = 0
         if not validate_certs:
             requests.packages.urllib3.disable_warnings(InsecureRequestWarning)
 
@@ -352,8 +353,19 @@ class TinesClient:
                 if body is None:
                     return None
 
+    def scrub(self, text):
+        """`text` with the API key masked in every form: for messages built outside the client."""
+        return redact_text(text, self.secrets)
+
+    def widen_pool(self, connections):
+        """Keep up to `connections` connections to the tenant alive, for that many requests in flight at once."""
+        adapter = self.session.get_adapter(self.base_url)
+        if getattr(adapter, "_pool_maxsize", 0) < connections:
+            self.session.mount(self.base_url, requests.adapters.HTTPAdapter(pool_maxsize=connections))
+
     def _send_once(self, method, path, body, allow_empty):
         url = self.base_url + path
+        self.requests_sent += 1
         try:
             response = self.session.request(
                 method,

@@ -127,21 +127,50 @@ def made_changes(before, after, planned):
     )
 
 
+class PartlyWritten(TinesError):
+    """A write failed after others went through: the error, with what the case now holds and what was done."""
+
+    def __init__(self, error, after, done):
+        super().__init__(str(error), error.status)
+        self.after = after
+        self.done = done
+
+
+def plan_for(case_id, before, desired, params):
+    """The writes that take `before` to what the task asks, or TinesError when they would pass the key limit."""
+    planned = plan_changes(before, desired, params["state"], params["overwrite"], params["purge"])
+    limit_error = key_limit_error(before, planned)
+    if limit_error:
+        raise TinesError("case %d: %s" % (case_id, limit_error))
+    return planned
+
+
+def write_planned(client, case_id, before, planned, check_mode):
+    """Send the planned writes (none in check mode): (the metadata after them, what was done).
+
+    A failure after some writes went through raises PartlyWritten.
+    """
+    if check_mode or not has_changes(planned):
+        return apply_changes(before, planned), planned
+    writer = CaseWriter(client, case_id, before)
+    try:
+        after = writer.apply(planned)
+    except TinesError as exc:
+        after = writer.result()
+        done = made_changes(before, after, planned)
+        if has_changes(done):
+            raise PartlyWritten(exc, after, done) from None
+        raise
+    return after, made_changes(before, after, planned)
+
+
 def run_metadata(params, check_mode=False, diff_mode=False, environment=None):
     """Make the case's metadata what the task asks; return the task result (raises TinesError)."""
     case_id = check_case_id(params["case_id"])
     desired = check_metadata_input(params)
     client = client_from_params(params, environment)
     before = read_metadata(client, case_id)
-    planned = plan_changes(before, desired, params["state"], params["overwrite"], params["purge"])
-    limit_error = key_limit_error(before, planned)
-    if limit_error:
-        raise TinesError("case %d: %s" % (case_id, limit_error))
-    if check_mode or not has_changes(planned):
-        after, done = apply_changes(before, planned), planned
-    else:
-        after = CaseWriter(client, case_id, before).apply(planned)
-        done = made_changes(before, after, planned)
+    after, done = write_planned(client, case_id, before, plan_for(case_id, before, desired, params), check_mode)
     result = dict(
         changed=has_changes(done),
         case_id=case_id,

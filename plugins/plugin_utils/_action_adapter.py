@@ -61,11 +61,15 @@ class InProcessAction(ActionBase):
         else:
             check_mode, diff_mode = bool(self._task.check_mode), bool(self._task.diff)
             environment = dict(os.environ, **task_env)
-            result.update(task_result(self.ARGUMENT_SPEC, params, self.RUN, check_mode, diff_mode, environment))
+            result.update(task_result(self.ARGUMENT_SPEC, params, self._runner(), check_mode, diff_mode, environment))
         given = {**args, **params}  # as AnsibleModule reports them: raw arguments, then validated values
         if injects_invocation(task_vars):
             result["invocation"] = invocation(self.ARGUMENT_SPEC, given)
         return redact(result, secrets_of(self.ARGUMENT_SPEC, given))
+
+    def _runner(self):
+        """The task function to run in-process: RUN, which a subclass may give more to (a progress display)."""
+        return self.RUN
 
     def _runs_in_process(self):
         """True for a synchronous task on a local connection, with requests in the controller's Python."""
