@@ -31,7 +31,7 @@ except ImportError:
     requests = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-USER_AGENT = "tines.cases-ansible/0.2.0"
+USER_AGENT = "tines.cases-ansible/0.3.0"
 RETRY_STATUSES = frozenset((500, 502, 503, 504))
 BACKOFF_BASE = 0.5
 MAX_SINGLE_WAIT = 60.0
