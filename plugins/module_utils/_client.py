@@ -101,35 +101,49 @@ def is_loopback(host):
         return False
 
 
+def shown_url(url):
+    """`url` as a message may quote it: a user name and password before an `@` masked, even in a broken URL."""
+    text = str(url)
+    start = text.find("://") + 3 if "://" in text else 0
+    end = text.rfind("@")
+    return text if end < start else text[:start] + "********" + text[end:]
+
+
 def normalize_tenant_url(url, allow_plain_http=False):
     """Return `scheme://host[:port]` for the tenant, or raise before any request is made.
 
     A bare host gets `https://`. Plain HTTP would put the API key on the wire in
     clear text, so it is accepted only for loopback addresses unless allowed.
+    Messages quote the URL without the credentials it may hold.
     """
     if not url or not str(url).strip():
         raise TinesError(
             "tenant_url is required: set the option or the TINES_TENANT_URL (or TINES_TENANT) environment variable"
         )
     text = str(url).strip()
+    shown = shown_url(text)
+    if shown != text:  # before parsing: a password holding "/" or "#" would pass for a path, its text for a port
+        raise TinesError(
+            "tenant_url %r must not hold a user name or password: Tines takes the API key (api_key) only" % (shown,)
+        )
     if "://" not in text:
         text = "https://" + text
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise TinesError("tenant_url %r is not a valid URL: %s" % (url, exc)) from None
+        raise TinesError("tenant_url %r is not a valid URL: %s" % (shown, exc)) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise TinesError("tenant_url %r is not an http(s) URL such as https://acme.tines.com" % (url,))
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise TinesError("tenant_url %r is not an http(s) URL such as https://acme.tines.com" % (shown,))
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise TinesError(
             "tenant_url %r must be the tenant's base URL only (one trailing / at most), such as "
-            "https://acme.tines.com" % (url,)
+            "https://acme.tines.com" % (shown,)
         )
     if parts.scheme == "http" and not allow_plain_http and not is_loopback(parts.hostname):
         raise TinesError(
             "tenant_url %r uses plain HTTP to a non-loopback host, which would send the API key unencrypted; "
-            "use https:// or set allow_plain_http=true if you really mean it" % (url,)
+            "use https:// or set allow_plain_http=true if you really mean it" % (shown,)
         )
     return "%s://%s" % (parts.scheme, parts.netloc)
 
@@ -144,10 +158,9 @@ def error_message(body_text):
     if not text:
         return None
     try:
-        data = json.loads(text)
-    except ValueError:
+        found = _message_from(json.loads(text))
+    except (ValueError, RecursionError):  # not JSON, or JSON nested too deep to read: the text as it is
         return truncate(" ".join(text.split()))
-    found = _message_from(data)
     return truncate(found) if found else truncate(text)
 
 

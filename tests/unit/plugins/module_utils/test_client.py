@@ -41,7 +41,8 @@ def test_normalize_tenant_url(url, expected):
         ("file:///etc/passwd", "not an http"),
         ("https://", "not an http"),
         ("https://acme.tines.com/api/v2", "base URL only"),
-        ("https://user:pw@acme.tines.com", "base URL only"),
+        ("https://user:pw@acme.tines.com", "must not hold a user name or password"),
+        ("https://@acme.tines.com", "must not hold a user name or password"),
         ("https://acme.tines.com:99999", "not a valid URL"),
         ("http://acme.tines.com", "plain HTTP to a non-loopback host"),
         ("http://10.0.0.8", "plain HTTP"),
@@ -50,6 +51,30 @@ def test_normalize_tenant_url(url, expected):
 def test_normalize_tenant_url_refuses(url, match):
     with pytest.raises(TinesError, match=match):
         normalize_tenant_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "https://deploy:Hunter2pw@acme.tines.com",
+            "tenant_url 'https://********@acme.tines.com' must not hold a user name or password: Tines takes the "
+            "API key (api_key) only",
+        ),
+        ("deploy:Hunter2pw@acme.tines.com", "tenant_url '********@acme.tines.com' must not hold a user name or"),
+        ("https://deploy:Hunter2pw@acme.tines.com:99999", "tenant_url 'https://********@acme.tines.com:99999' must"),
+        ("ftp://deploy:Hunter2pw@acme.tines.com", "tenant_url 'ftp://********@acme.tines.com' must not hold"),
+        ("https://deploy:Hunter2pw@", "tenant_url 'https://********@' must not hold"),
+        ("https://deploy:Hunter2pw/x@acme.tines.com", "tenant_url 'https://********@acme.tines.com' must not hold"),
+        ("https://deploy:Hunter2pw#x@acme.tines.com", "tenant_url 'https://********@acme.tines.com' must not hold"),
+        ("http://deploy:Hunter2pw@@tines.example.com/api", "tenant_url 'http://********@tines.example.com/api' must"),
+    ],
+)
+def test_no_message_repeats_a_password_in_the_url(url, message):
+    with pytest.raises(TinesError) as refused:
+        normalize_tenant_url(url)
+    assert str(refused.value).startswith(message)
+    assert "Hunter2pw" not in str(refused.value) and "deploy" not in str(refused.value)
 
 
 def test_plain_http_can_be_allowed_explicitly():
@@ -96,6 +121,15 @@ def test_error_message_reads_every_known_shape(body, expected):
 
 def test_error_message_is_truncated():
     assert len(error_message("x" * 1000)) == 300
+
+
+@pytest.mark.parametrize(
+    "body", ["[" * 100000 + "]" * 100000, '{"errors": ' + "[" * 900 + '"deep"' + "]" * 900 + "}"], ids=["json", "ours"]
+)
+def test_an_error_body_nested_too_deep_to_read_is_quoted_as_text(body):
+    """Too deep for Python's JSON decoder, or for reading the message out of it: the start of the text is shown."""
+    message = describe_http_error("GET", "/api/v2/cases/9/metadata", 400, body)
+    assert message == "GET /api/v2/cases/9/metadata failed with HTTP 400 (Tines said: %s...)" % body[:297]
 
 
 def test_describe_http_error_words_404_and_keeps_tines_text():
