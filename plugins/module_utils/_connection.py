@@ -23,6 +23,8 @@ from ansible_collections.tines.cases.plugins.module_utils._client import (
 )
 
 TENANT_URL_VARIABLES = ["TINES_TENANT_URL", "TINES_TENANT"]
+# The options no request can be made without, and the variables they fall back to, as messages name them.
+CREDENTIAL_VARIABLES = {"tenant_url": "TINES_TENANT_URL (or TINES_TENANT)", "api_key": "TINES_API_KEY"}
 
 CONNECTION_ARGUMENT_SPEC = dict(
     tenant_url=dict(type="str", fallback=(env_fallback, TENANT_URL_VARIABLES)),
@@ -53,19 +55,37 @@ def is_blank(value):
     return isinstance(value, str) and not value.strip()
 
 
+class MissingCredential(TinesError):
+    """tenant_url or api_key neither given nor found in the environment variables they fall back to."""
+
+
 def with_environment_fallbacks(params, environment):
     """The options, with empty ones that fall back to the environment taken from `environment`.
 
     AnsibleModule falls back only for options that are missing; an option templated
     to "" counts as missing too, the same way on every path. (A null stays null, as
-    AnsibleModule keeps it.)
+    AnsibleModule keeps it.) An empty option that finds no variable stays empty, so
+    that the message can say it is empty.
     """
     filled = dict(params)
     for name, variables in fallback_variables(CONNECTION_ARGUMENT_SPEC).items():
         if is_blank(filled.get(name)):
             found = [environment[var] for var in variables if environment.get(var) and not is_blank(environment[var])]
-            filled[name] = found[0] if found else None
+            if found:
+                filled[name] = found[0]
     return filled
+
+
+def check_credentials(params):
+    """Refuse a task without tenant_url or api_key, saying whether the option was missing or empty."""
+    for name, variables in CREDENTIAL_VARIABLES.items():
+        if params.get(name) is None:
+            raise MissingCredential("%s is required: set the option or the %s environment variable" % (name, variables))
+        if is_blank(params[name]):
+            raise MissingCredential(
+                "%s is empty and the %s environment variable is not set either (an empty option falls back to it): "
+                "give the option a value or set the variable" % (name, variables)
+            )
 
 
 def check_connection(params):
@@ -94,6 +114,7 @@ def client_from_params(params, environment=None):
     """
     environment = os.environ if environment is None else environment
     params = with_environment_fallbacks(params, environment)
+    check_credentials(params)
     check_connection(params)
     return TinesClient(
         normalize_tenant_url(params["tenant_url"], params["allow_plain_http"]),

@@ -9,10 +9,13 @@ import pytest
 from ansible.parsing.dataloader import DataLoader
 from ansible.release import __version__ as ansible_core_version
 from ansible_collections.tines.cases.plugins.module_utils._arguments import (
+    INFO_ARGUMENT_SPEC,
     METADATA_ARGUMENT_SPEC,
     plain,
     validated_options,
 )
+from ansible_collections.tines.cases.plugins.module_utils._connection import with_environment_fallbacks
+from ansible_collections.tines.cases.plugins.module_utils._metadata_task import run_metadata_info
 from ansible_collections.tines.cases.plugins.module_utils._module_adapter import run_as_module
 from ansible_collections.tines.cases.plugins.plugin_utils._action_adapter import injects_invocation
 
@@ -145,3 +148,56 @@ def test_invocation_follows_inject_invocation(task_vars, expected, monkeypatch):
 def test_inject_invocation_from_the_environment(monkeypatch):
     monkeypatch.setenv("ANSIBLE_INJECT_INVOCATION", "true")
     assert injects_invocation({}) is True
+
+
+# Empty connection options: an option templated to "" falls back to the environment, and says so when it cannot
+
+
+EMPTY_URL = (
+    "tenant_url is empty and the TINES_TENANT_URL (or TINES_TENANT) environment variable is not set either "
+    "(an empty option falls back to it): give the option a value or set the variable"
+)
+EMPTY_KEY = (
+    "api_key is empty and the TINES_API_KEY environment variable is not set either "
+    "(an empty option falls back to it): give the option a value or set the variable"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"tenant_url": "", "api_key": "k-123"}, EMPTY_URL),
+        ({"tenant_url": "  ", "api_key": "k-123"}, EMPTY_URL),
+        ({"tenant_url": "https://acme.tines.com", "api_key": ""}, EMPTY_KEY),
+        ({"tenant_url": "https://acme.tines.com", "api_key": " \n"}, EMPTY_KEY),
+        (
+            {"api_key": "k-123"},
+            "tenant_url is required: set the option or the TINES_TENANT_URL (or TINES_TENANT) environment variable",
+        ),
+    ],
+    ids=["empty url", "blank url", "empty key", "blank key", "missing url"],
+)
+def test_an_empty_option_without_a_variable_says_it_is_empty_on_both_paths(args, message, make_action, run_module):
+    args = dict(args, case_id=7)
+    in_process = make_action(dict(args), info=True, run=run_metadata_info).run(task_vars={})
+    _code, module = run_module(
+        lambda: run_as_module(INFO_ARGUMENT_SPEC, run_metadata_info), args, "tines.cases.tines_case_metadata_info"
+    )
+    assert in_process["failed"] is True and in_process["msg"] == message
+    assert module["msg"] == message
+
+
+@pytest.mark.parametrize(
+    ("given", "environment", "expected"),
+    [
+        ("", {"TINES_TENANT_URL": "https://a.tines.com"}, "https://a.tines.com"),
+        ("  ", {"TINES_TENANT_URL": " ", "TINES_TENANT": "b.tines.com"}, "b.tines.com"),
+        ("", {}, ""),
+        (None, {"TINES_TENANT_URL": "https://a.tines.com"}, None),
+        ("https://c.tines.com", {"TINES_TENANT_URL": "https://a.tines.com"}, "https://c.tines.com"),
+    ],
+    ids=["empty", "blank, first variable blank too", "no variable", "null stays null", "given wins"],
+)
+def test_an_empty_option_falls_back_to_the_environment(given, environment, expected):
+    filled = with_environment_fallbacks({"tenant_url": given, "api_key": "k-123"}, environment)
+    assert filled == {"tenant_url": expected, "api_key": "k-123"}
