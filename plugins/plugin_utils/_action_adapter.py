@@ -8,8 +8,8 @@ Shipping and starting a module costs about half a second per loop item, while th
 API calls take milliseconds. When a synchronous task would run on the controller
 anyway, the action plugin runs the same code (argument spec, checks, client,
 decisions from module_utils) in the worker process and keeps one HTTP session and
-one rate budget for the whole loop. Otherwise (another connection, async, no
-`requests` on the controller) it runs the module as usual. Both paths shape their
+one rate budget for the whole loop. Otherwise (another connection, async, become,
+no `requests` on the controller) it runs the module as usual. Both paths shape their
 results in module_utils/_module_adapter.py, so they look the same.
 """
 
@@ -22,8 +22,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.tines.cases.plugins.module_utils._arguments import validated_options
 from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
 from ansible_collections.tines.cases.plugins.module_utils._connection import fallback_variables, is_blank
-from ansible_collections.tines.cases.plugins.module_utils._module_adapter import task_result
-from ansible_collections.tines.cases.plugins.module_utils._redact import invocation, redact, secrets_of
+from ansible_collections.tines.cases.plugins.module_utils._module_adapter import reported_invocation, task_result
+from ansible_collections.tines.cases.plugins.module_utils._redact import redact, secrets_of
 
 LOCAL_TRANSPORTS = frozenset(("local", "ansible.builtin.local"))
 
@@ -64,7 +64,7 @@ class InProcessAction(ActionBase):
             result.update(task_result(self.ARGUMENT_SPEC, params, self._runner(), check_mode, diff_mode, environment))
         given = {**args, **params}  # as AnsibleModule reports them: raw arguments, then validated values
         if injects_invocation(task_vars):
-            result["invocation"] = invocation(self.ARGUMENT_SPEC, given)
+            result["invocation"] = reported_invocation(self.ARGUMENT_SPEC, given)
         return redact(result, secrets_of(self.ARGUMENT_SPEC, given))
 
     def _runner(self):
@@ -72,8 +72,12 @@ class InProcessAction(ActionBase):
         return self.RUN
 
     def _runs_in_process(self):
-        """True for a synchronous task on a local connection, with requests in the controller's Python."""
-        if REQUESTS_IMPORT_ERROR or self._task.async_val:
+        """True for a synchronous task on a local connection, with requests in the controller's Python.
+
+        A task that becomes another user runs the module, through the become method, as
+        that user: in-process it would run as the user running ansible-playbook.
+        """
+        if REQUESTS_IMPORT_ERROR or self._task.async_val or self._play_context.become:
             return False
         return self._connection is not None and getattr(self._connection, "transport", None) in LOCAL_TRANSPORTS
 
@@ -87,7 +91,13 @@ class InProcessAction(ActionBase):
         return None
 
     def _run_module(self, result, args, task_vars):
-        """Ship the module, through the async wrapper when the task is async."""
+        """Ship the module, through the async wrapper when the task is async.
+
+        Ansible polls an async task with async_status commands built from the task's
+        `environment`, and prints them at -vvv: the task keeps only what the module gets.
+        """
+        if self._task.async_val:
+            self._task.environment = [self._module_environment()]
         wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         result.update(
             self._execute_module(module_name=self.MODULE, module_args=args, task_vars=task_vars, wrap_async=wrap_async)
@@ -116,12 +126,17 @@ class InProcessAction(ActionBase):
                 args[name] = found[0]
         return args
 
-    def _compute_environment_string(self, raw_environment_out=None):
-        """The module's environment, without the variables `_args_with_fallbacks` turned into options."""
+    def _module_environment(self):
+        """The task's environment without the variables `_args_with_fallbacks` turned into options."""
         environment = self._task_environment()
         for variables in fallback_variables(self.ARGUMENT_SPEC).values():
             for var in variables:
                 environment.pop(var, None)
+        return environment
+
+    def _compute_environment_string(self, raw_environment_out=None):
+        """The module's environment string, without the variables that became options (-vvv prints it)."""
+        environment = self._module_environment()
         if isinstance(raw_environment_out, dict):
             raw_environment_out.clear()
             raw_environment_out.update(environment)

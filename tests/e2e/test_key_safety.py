@@ -191,3 +191,44 @@ def test_a_key_with_whitespace_works_and_no_form_of_any_key_is_shown(
         for fragment in FRAGMENTS:
             at = output.find(fragment)
             assert at < 0, f"{fragment!r} in {where}:\n{output[max(0, at - 300) : at + 300]}"
+
+
+def test_a_key_in_an_async_tasks_environment_stays_off_every_command_line(sim, run_playbook, ansible_path):
+    """At -vvv Ansible prints each command it runs, async_status polls included; none carries the key.
+
+    ansible-core builds the poll of an async task from the task's `environment`; the key
+    moves from there into the module's no_log option before the job starts.
+    """
+    tag = {"triage": "done"}
+    environment = {"TINES_API_KEY": SECRET, "TINES_TENANT_URL": "{{ tines_url }}"}
+    result = run_playbook(
+        playbook(
+            task("async, polled", case_id=61, metadata=tag, async_=30, poll=1, environment=environment),
+            task(
+                "async, launched", case_id=62, metadata=tag, async_=30, poll=0, environment=environment, register="job"
+            ),
+            task(
+                "wait for the job",
+                module="ansible.builtin.async_status",
+                jid="{{ job.ansible_job_id }}",
+                register="finished",
+                until="finished is finished",
+                retries=60,
+                delay=1,
+            ),
+            defaults={},
+        ),
+        path=ansible_path,
+        verbosity=3,
+        extra_vars={"tines_key": "unused", "tines_read_only_key": "unused"},
+    )
+    assert result.rc == 0, result
+    assert result.task("async, polled")["added"] == tag
+    assert result.task("wait for the job")["added"] == tag
+    for case_id in (61, 62):
+        assert calls(sim, case_id) == [("GET", 200), ("POST", 200)], case_id
+    assert "AnsiballZ_async_status.py" in result.stdout, "the -vvv output shows the polls"
+    for where, output in {"stdout": result.stdout, "stderr": result.stderr}.items():
+        for fragment in FRAGMENTS:
+            at = output.find(fragment)
+            assert at < 0, f"{fragment!r} in {where}:\n{output[max(0, at - 300) : at + 300]}"

@@ -112,3 +112,33 @@ def test_lookup_examples_run(sim, run_playbook):
     facts = result.task("Pick the cases of several that already have a ticket")["ansible_facts"]
     assert facts["ticketed"] == [318]
     assert [entry["path"] for entry in sim.log] == [md_path(318), md_path(318), md_path(319), md_path(320)]
+
+
+def test_a_list_term_is_read_as_its_cases_and_a_missing_key_says_where_the_lookup_reads_it(run_playbook, tmp_path):
+    """The play's environment: sets TINES_API_KEY for tasks, which a lookup does not see; the message says so."""
+    with tines_sim.Simulator(api_key=SECRET, cases=CASES) as sim:
+        key = "api_key='%s'" % SECRET
+        result = run_playbook(
+            localhost(
+                debug("a list", "{{ query('tines.cases.case_metadata', [318, 319], %s) }}" % key),
+                debug("a list variable", "{{ query('tines.cases.case_metadata', cases, %s) }}" % key),
+                debug("a list beside a number", "{{ query('tines.cases.case_metadata', [320], 318, %s) }}" % key),
+                debug("lookup of a list", "{{ lookup('tines.cases.case_metadata', ['319'], %s) }}" % key),
+                debug("no key", "{{ lookup('tines.cases.case_metadata', 318) }}", ignore_errors=True),
+                vars={"cases": [319, 320]},
+                environment={"TINES_API_KEY": SECRET},
+            ),
+            extra_vars={"tines_key": "unused", "tines_read_only_key": "unused"},
+            env={"TINES_TENANT_URL": sim.url},
+        )
+        assert result.rc == 0, str(result)
+        assert result.task("a list")["msg"] == [CASES[318], CASES[319]]
+        assert result.task("a list variable")["msg"] == [CASES[319], CASES[320]]
+        assert result.task("a list beside a number")["msg"] == [CASES[320], CASES[318]]
+        assert result.task("lookup of a list")["msg"] == CASES[319]
+        assert (
+            "api_key is required: set the option or the TINES_API_KEY environment variable; a lookup reads these "
+            "variables from the environment ansible-playbook runs in on the controller, not from a play's or task's "
+            "environment keyword"
+        ) in failure(result, "no key")["msg"]
+        assert [entry["path"] for entry in sim.log] == [md_path(case) for case in (318, 319, 319, 320, 320, 318, 319)]

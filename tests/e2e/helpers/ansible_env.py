@@ -2,7 +2,7 @@
 
 Nothing of the user's reaches ansible-playbook: an empty ansible.cfg, the
 collection from this checkout on a collections path of its own, the caller's
-callback plugins and the test connection plugin, no colour, and the temporary
+callback plugins and the test connection and become plugins, no colour, and the temporary
 directories and rate budgets (XDG_RUNTIME_DIR) inside the caller's work directory.
 
     tree = make_tree(root)     # {"root", "config", "inventories": {path: inventory file}}
@@ -23,6 +23,7 @@ HELPERS = Path(__file__).resolve().parent
 REPO_ROOT = HELPERS.parents[2]
 CALLBACK_PLUGINS = HELPERS / "callback_plugins"
 CONNECTION_PLUGINS = HELPERS / "connection_plugins"
+BECOME_PLUGINS = HELPERS / "become_plugins"
 ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 # How the collection's action plugins run: in-process on "local"; shipped as modules on the test connection,
 # which runs locally but is not called "local".
@@ -65,6 +66,7 @@ def environment(tree, work, *, callbacks, callback_plugins=(CALLBACK_PLUGINS,), 
         ANSIBLE_COLLECTIONS_PATH=str(tree["root"]),
         ANSIBLE_COLLECTIONS_SCAN_SYS_PATH="False",
         ANSIBLE_CONNECTION_PLUGINS=str(CONNECTION_PLUGINS),
+        ANSIBLE_BECOME_PLUGINS=str(BECOME_PLUGINS),
         ANSIBLE_CALLBACK_PLUGINS=os.pathsep.join(str(path) for path in callback_plugins),
         ANSIBLE_CALLBACKS_ENABLED=callbacks,
         ANSIBLE_NOCOLOR="1",

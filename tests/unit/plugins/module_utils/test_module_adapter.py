@@ -242,3 +242,59 @@ def test_the_module_without_requests_fails_before_the_task(run_module, monkeypat
     code, result = run_module(lambda: run_as_module(SPEC, must_not_run), dict(ARGS))
     assert code == 1
     assert result["msg"].startswith("Failed to import the required Python library (requests)")
+
+
+# Unexpected exceptions
+
+
+def raising(exception):
+    def run(params, check_mode, diff_mode, environment):
+        raise exception
+
+    return run
+
+
+def test_task_result_turns_any_exception_into_a_failure_naming_it():
+    result = task_result(SPEC, params_with(case_id=7), raising(KeyError("metadata")), False, False)
+    assert result["failed"] is True
+    assert result["msg"] == "unexpected error in tines.cases: KeyError: 'metadata'"
+    assert result["exception"].startswith("Traceback (most recent call last):")
+    assert result["exception"].rstrip().endswith("KeyError: 'metadata'")
+    assert "status" not in result
+    bare = task_result(SPEC, params_with(case_id=7), raising(RecursionError()), False, False)
+    assert bare["msg"] == "unexpected error in tines.cases: RecursionError"
+
+
+def test_an_unexpected_exception_has_the_key_masked_in_its_message_and_traceback():
+    run = raising(ValueError("cannot send header Bearer %s" % KEY))
+    result = task_result(SPEC, params_with(api_key=RAW_KEY), run, False, False)
+    assert result["msg"] == "unexpected error in tines.cases: ValueError: cannot send header Bearer ********"
+    assert "Bearer ********" in result["exception"]
+    assert KEY_STEM not in json.dumps(result)
+
+
+def test_the_module_fails_with_an_unexpected_exception_and_its_traceback(run_module):
+    run = raising(OverflowError("timestamp out of range for platform time_t (key %s)" % KEY))
+    code, result = run_module(lambda: run_as_module(SPEC, run), dict(ARGS, api_key=RAW_KEY))
+    assert code == 1
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "unexpected error in tines.cases: OverflowError: timestamp out of range for platform time_t (key ********)"
+    )
+    assert result["invocation"]["module_args"]["api_key"] == NO_LOG_PLACEHOLDER
+    if CORE < (2, 19):  # from 2.19 the module includes a traceback only when the controller asks for one
+        assert "Traceback (most recent call last)" in result["exception"]
+    assert KEY_STEM not in json.dumps(without_internal(result))
+
+
+# A tenant_url holding credentials
+
+
+@pytest.mark.parametrize(
+    ("run", "extra"), [(failing("refused", 400), {}), (must_not_run, {"bogus": 1})], ids=["task", "argument failure"]
+)
+def test_invocation_never_shows_a_password_in_the_tenant_url(run, extra, run_module):
+    args = dict(ARGS, tenant_url="https://deploy:Hunter2pw@acme.tines.com", **extra)
+    _code, result = run_module(lambda: run_as_module(SPEC, run), args)
+    assert result["invocation"]["module_args"]["tenant_url"] == "https://********@acme.tines.com"
+    assert "Hunter2pw" not in json.dumps(without_internal(result))

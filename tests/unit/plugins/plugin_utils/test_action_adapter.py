@@ -364,3 +364,43 @@ def test_the_tasks_own_warnings_are_kept_after_the_connections(make_action, run_
     result = make_action(dict(ARGS, validate_certs=False), run=run).run(task_vars={})
     assert result["warnings"] == [CERT_WARNING, "the rate budget is not shared with other processes"]
     assert module_path(run_module, dict(ARGS, validate_certs=False), run)["warnings"] == result["warnings"]
+
+
+# Unexpected exceptions, become, async, credentials in the URL
+
+
+def test_an_unexpected_exception_fails_the_task_in_process_as_on_the_module_path(make_action, run_module):
+    def broken(params, check_mode, diff_mode, environment):
+        raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")
+
+    result = make_action(dict(ARGS), run=broken).run(task_vars=INJECT)
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "unexpected error in tines.cases: RecursionError: maximum recursion depth exceeded while decoding a JSON array"
+    )
+    assert result["exception"].startswith("Traceback (most recent call last):")
+    assert module_path(run_module, dict(ARGS), broken)["msg"] == result["msg"]
+
+
+@pytest.mark.parametrize("transport", ["local", "ansible.builtin.local"])
+def test_a_task_that_becomes_another_user_ships_the_module(transport, make_action):
+    action = make_action(dict(ARGS), transport=transport)
+    action._play_context.become = True
+    assert action.run(task_vars={}) == {"changed": True, "shipped": True}
+    assert action.RUN.calls == [] and shipped(action)["wrap_async"] is False
+
+
+def test_an_async_task_keeps_the_variables_that_became_options_out_of_its_environment(make_action):
+    """Ansible polls the job with async_status commands built from the task's environment, printed at -vvv."""
+    environment = [{"TINES_API_KEY": "task-key", "HTTPS_PROXY": "http://p:3128"}, {"TINES_TENANT": "acme.tines.com"}]
+    action = make_action(dict(ARGS), transport="local", environment=environment, async_val=45)
+    action.run(task_vars={})
+    assert shipped(action)["module_args"] == dict(ARGS, api_key="task-key", tenant_url="acme.tines.com")
+    assert action._task.environment == [{"HTTPS_PROXY": "http://p:3128"}]
+
+
+def test_invocation_in_process_never_shows_a_password_in_the_tenant_url(make_action, run_module):
+    args = dict(ARGS, tenant_url="https://deploy:Hunter2pw@acme.tines.com")
+    result = make_action(dict(args), run=failing("refused", 400)).run(task_vars=INJECT)
+    assert result["invocation"]["module_args"]["tenant_url"] == "https://********@acme.tines.com"
+    assert result["invocation"] == module_path(run_module, args, failing("refused", 400))["invocation"]
