@@ -67,7 +67,28 @@ class CaseWriter:
         return metadata
 
     def add(self, pairs):
-        self._send("POST", pairs, lambda fresh: missing_keys(fresh, pairs), lambda sent: MetadataChanges(sent, {}, []))
+        """POST new pairs; a 422 because another run added some of them meanwhile sends only the rest.
+
+        Tines may refuse a POST naming a key that exists. After a 422, a fresh read that
+        shows some of the keys now present means another run won the race: what is still
+        missing is sent again. A read showing none of them means the 422 was about
+        something else, and it stands. Each round needs a key of ours to appear, so
+        it ends.
+        """
+        try:
+            self._send(
+                "POST", pairs, lambda fresh: missing_keys(fresh, pairs), lambda sent: MetadataChanges(sent, {}, [])
+            )
+        except TinesError as exc:
+            if exc.status != 422:
+                raise
+            base = self.base
+            fresh = self.reread()
+            if not any(key in fresh and key not in base for key in pairs):
+                raise
+            missing = missing_keys(fresh, pairs)
+            if missing:
+                self.add(missing)
 
     def update(self, pairs):
         self._send("PUT", pairs, lambda fresh: changed_keys(fresh, pairs), lambda sent: MetadataChanges({}, sent, []))

@@ -6,10 +6,11 @@ import json
 import time
 from unittest import mock
 
+import pytest
 import requests
 from ansible_collections.tines.cases.plugins.module_utils import _connection as connection
 from ansible_collections.tines.cases.plugins.module_utils._arguments import METADATA_ARGUMENT_SPEC
-from ansible_collections.tines.cases.plugins.module_utils._client import TinesClient
+from ansible_collections.tines.cases.plugins.module_utils._client import TinesClient, TinesError
 from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import (
     MetadataChanges,
     apply_changes,
@@ -17,7 +18,7 @@ from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import 
 )
 from ansible_collections.tines.cases.plugins.module_utils._metadata_task import run_metadata
 from ansible_collections.tines.cases.tests.simulator.tines_sim import DEFAULT_OPTIONS, apply_write
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 keys = st.text(min_size=1, max_size=8)
@@ -95,9 +96,10 @@ class FakeTenant:
     and then drops the connection.
     """
 
-    def __init__(self, metadata, faults=()):
+    def __init__(self, metadata, faults=(), **options):
         self.metadata = dict(metadata)
         self.faults = list(faults)
+        self.options = {**DEFAULT_OPTIONS, **options}
         self.methods = []
         self.applied = []
 
@@ -121,7 +123,7 @@ class FakeTenant:
 
     def _apply(self, method, sent):
         """Store the write as the simulator would; return its (status, message, details) refusal or None."""
-        new, failure = apply_write(method, self.metadata, sent, DEFAULT_OPTIONS)
+        new, failure = apply_write(method, self.metadata, sent, self.options)
         if failure is None:
             self.applied.append((method, sent))
             self.metadata = new
@@ -216,6 +218,10 @@ def test_the_reported_writes_applied_to_the_case_give_the_reported_result(curren
     job=tasks,
     faults=st.lists(st.sampled_from([None, "lost", "applied", "reset"]), max_size=6),
 )
+# A write that reached the case before failing, for each method: resent without a re-read, it would be applied twice.
+@example(current={}, job=("present", {"new": "1"}, False, False), faults=[None, "applied"])
+@example(current={"old": "0"}, job=("present", {"old": "1"}, True, False), faults=[None, "reset"])
+@example(current={"old": "0"}, job=("absent", {"old": None}, False, False), faults=[None, "applied"])
 def test_transient_faults_never_double_apply_or_change_the_result(current, job, faults):
     state, desired, overwrite, purge = job
     expected = run_task(FakeTenant(current), desired, state, overwrite, purge)
@@ -231,8 +237,8 @@ def test_transient_faults_never_double_apply_or_change_the_result(current, job, 
 class RacingTenant(FakeTenant):
     """Another run adds `racing` pairs right after this run's first read, before its POST."""
 
-    def __init__(self, metadata, racing):
-        super().__init__(metadata)
+    def __init__(self, metadata, racing, **options):
+        super().__init__(metadata, **options)
         self.racing = racing
 
     def request(self, method, url, data=None, **kwargs):
@@ -260,3 +266,56 @@ def test_a_key_another_run_adds_first_is_reported_as_the_case_holds_it(current, 
         assert result["metadata"].get(key) == tenant.metadata.get(key), "the result shows what the case holds"
     for key, value in result["added"].items():
         assert tenant.metadata[key] == value, "added reports only values this run stored"
+
+
+@RUNS
+@given(
+    current=current_maps,
+    desired=st.dictionaries(task_keys, values, min_size=1, max_size=12),
+    overwrite=flags,
+    purge=flags,
+    data=st.data(),
+)
+def test_a_tenant_refusing_a_post_of_an_existing_key_still_gets_every_missing_key(
+    current, desired, overwrite, purge, data
+):
+    """Where Tines answers 422 to a POST naming a key another run just added, the rest is still added."""
+    new_keys = sorted(set(desired) - set(current))
+    racing_keys = data.draw(st.lists(st.sampled_from(new_keys), unique=True) if new_keys else st.just([]))
+    racing = {key: data.draw(values) for key in racing_keys}
+    tenant = RacingTenant(current, racing, post_existing="422")
+    result = run_task(tenant, desired, "present", overwrite, purge)
+    for key in desired:
+        assert key in tenant.metadata, "every desired key is on the case"
+        assert result["metadata"].get(key) == tenant.metadata.get(key), "the result shows what the case holds"
+    for key, value in result["added"].items():
+        assert tenant.metadata[key] == value, "added reports only values the case holds"
+
+
+def test_after_a_422_for_a_key_another_run_added_only_the_rest_is_posted():
+    tenant = RacingTenant({"source": "edr"}, {"shared": "theirs"}, post_existing="422")
+    result = run_task(tenant, {"shared": "mine", "own": "1"}, "present", False, False)
+    assert tenant.methods == ["GET", "POST", "GET", "POST"]
+    assert tenant.applied == [("POST", {"own": "1"})]
+    assert result["added"] == {"own": "1"} and result["changed"] is True
+    assert result["metadata"] == {"source": "edr", "shared": "theirs", "own": "1"} == tenant.metadata
+
+
+class RefusingTenant(FakeTenant):
+    """Answers every POST with 422 for a reason of its own (the case's keys do not change)."""
+
+    def request(self, method, url, data=None, **kwargs):
+        if method == "POST":
+            self.methods.append(method)
+            return FakeResponse(422, {"errors": [{"message": "Value too long", "details": "owner"}]})
+        return super().request(method, url, data, **kwargs)
+
+
+def test_a_422_about_something_else_fails_after_one_reread():
+    tenant = RefusingTenant({"source": "edr"})
+    with pytest.raises(TinesError) as failure:
+        run_task(tenant, {"owner": "x" * 50}, "present", False, False)
+    assert failure.value.status == 422
+    assert "HTTP 422" in str(failure.value) and "Value too long" in str(failure.value)
+    assert tenant.methods == ["GET", "POST", "GET"], "one re-read shows no key of ours appeared: the 422 stands"
+    assert tenant.metadata == {"source": "edr"}
