@@ -12,6 +12,7 @@ import json
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -1215,3 +1216,82 @@ def test_command_line_refuses_a_bad_seed(tmp_path):
         check=False,
     )
     assert result.returncode == 2 and "status must be one of" in result.stderr
+
+
+# --- command line: bad input is one line on stderr and exit status 2, never a traceback ----------------------
+
+
+def run_simulator(*arguments):
+    return subprocess.run(
+        [sys.executable, str(SIMULATOR_DIR / "tines_sim.py"), *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def assert_one_line_error(result, message):
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == f"tines_sim.py: error: {message}\n"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (
+            "hidden_cases=7",
+            "--option hidden_cases=7: option hidden_cases must be a list of case ids such as [7, 42], not 7",
+        ),
+        (
+            'hidden_cases=["x"]',
+            "--option hidden_cases=[\"x\"]: option hidden_cases must be a list of case ids such as [7, 42], not ['x']",
+        ),
+        ("post_status=202", "--option post_status=202: option post_status must be one of (200, 201), not 202"),
+        ("colour=blue", "--option colour=blue: unknown option 'colour'"),
+        ("key_limit=many", "--option key_limit=many: option key_limit must be a whole number, not 'many'"),
+        ("latency=[1]", "--option latency=[1]: option latency must be a number, not [1]"),
+    ],
+)
+def test_command_line_refuses_a_bad_option_in_one_line(option, message):
+    assert_one_line_error(run_simulator("--port", 0, "--option", option), message)
+
+
+def test_command_line_refuses_a_missing_or_unreadable_seed_in_one_line(tmp_path):
+    missing = tmp_path / "missing.json"
+    assert_one_line_error(run_simulator("--port", 0, "--seed", missing), f"--seed {missing}: No such file or directory")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"42": {"source": "edr"},}')
+    assert_one_line_error(
+        run_simulator("--port", 0, "--seed", broken),
+        f"--seed {broken}: not valid JSON: Expecting property name enclosed in double quotes: line 1 column 26 "
+        "(char 25)",
+    )
+    listed = tmp_path / "list.json"
+    listed.write_text("[42]")
+    assert_one_line_error(
+        run_simulator("--port", 0, "--seed", listed),
+        f"--seed {listed}: cases must be an object keyed by case id, not [42]",
+    )
+    named = tmp_path / "named.json"
+    named.write_text('{"case-42": {}}')
+    assert_one_line_error(
+        run_simulator("--port", 0, "--seed", named), f"--seed {named}: case ids must be whole numbers, not 'case-42'"
+    )
+
+
+def test_command_line_refuses_a_port_in_use_in_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert_one_line_error(
+            run_simulator("--port", port), f"cannot listen on 127.0.0.1:{port}: Address already in use"
+        )
+
+
+def test_command_line_refuses_a_missing_tls_certificate_in_one_line(tmp_path):
+    cert = tmp_path / "missing.pem"
+    result = run_simulator("--port", 0, "--tls-cert", cert, "--tls-key", cert)
+    assert_one_line_error(result, f"--tls-cert {cert} --tls-key {cert}: No such file or directory")

@@ -320,20 +320,48 @@ def normalize_option(name, value):
                 return choice
         raise ValueError(f"option {name} must be one of {CHOICES[name]}, not {value!r}")
     if name == "hidden_cases":
-        return frozenset(int(case_id) for case_id in value or ())
+        return _case_ids(value)
     if name in ("rate_limit_after", "rate_limit"):
-        return None if value is None else _at_least(name, int(value), 0)
+        return None if value is None else _at_least(name, _whole(name, value), 0)
     if name in ("key_limit", "rate_limit_count", "retry_after_seconds"):
-        return int(value)
+        return _whole(name, value)
     if name == "max_per_page":
-        return _at_least(name, int(value), 1)
+        return _at_least(name, _whole(name, value), 1)
     if name in ("latency", "interleave"):
-        return float(value)
+        return _number(name, value)
     if name == "rate_window":
-        if float(value) <= 0:
+        if _number(name, value) <= 0:
             raise ValueError(f"option rate_window must be above 0, not {value!r}")
         return float(value)
     return None if value is None else str(value)  # retry_after
+
+
+def _case_ids(value):
+    """hidden_cases: a list of case ids (None: none)."""
+    if value is None:
+        return frozenset()
+    if isinstance(value, (list, tuple, set, frozenset)) and all(_is_case_id(case_id) for case_id in value):
+        return frozenset(int(case_id) for case_id in value)
+    raise ValueError(f"option hidden_cases must be a list of case ids such as [7, 42], not {value!r}")
+
+
+def _is_case_id(value):
+    return not isinstance(value, bool) and (isinstance(value, int) or (isinstance(value, str) and value.isdigit()))
+
+
+def _whole(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
+        raise ValueError(f"option {name} must be a whole number, not {value!r}")
+    return int(value)
+
+
+def _number(name, value):
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"option {name} must be a number, not {value!r}") from None
 
 
 def _at_least(name, number, low):
@@ -1269,6 +1297,9 @@ def _records(cases):
     """Case records keyed by int id from a seed mapping {id: metadata map or record}."""
     if not isinstance(cases, dict):
         raise ValueError(f"cases must be an object keyed by case id, not {cases!r}")
+    wrong = [case_id for case_id in cases if not str(case_id).strip().isdigit()]
+    if wrong:
+        raise ValueError(f"case ids must be whole numbers, not {wrong[0]!r}")
     return {int(case_id): case_record(case_id, value) for case_id, value in cases.items()}
 
 
@@ -1339,32 +1370,58 @@ def main(argv=None):
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--port-file", help="write the port actually bound here")
-    parser.add_argument("--option", type=_option_arg, action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
 
+    def fail(message):
+        """Bad input is the user's to fix: one line on stderr and exit status 2, never a traceback."""
+        parser.exit(2, f"{parser.prog}: error: {message}\n")
+
+    options = {}
+    for text in args.option:
+        try:
+            name, value = _option_arg(text)
+            normalize_option(name, value)
+        except (ValueError, argparse.ArgumentTypeError) as exc:
+            fail(f"--option {text}: {exc}")
+        options[name] = value
     cases = {}
     if args.seed:
-        with open(args.seed, encoding="utf-8") as handle:
-            cases = json.load(handle)
-    try:
-        sim = Simulator(
-            host=args.host,
-            port=args.port,
-            api_key=args.api_key,
-            read_only_key=args.read_only_key,
-            cases=cases,
-            tls=(args.tls_cert, args.tls_key) if args.tls_cert else None,
-            **dict(args.option),
-        )
-    except ValueError as exc:
-        parser.error(str(exc))
+        try:
+            with open(args.seed, encoding="utf-8") as handle:
+                cases = json.load(handle)
+            _records(cases)
+        except OSError as exc:
+            fail(f"--seed {args.seed}: {exc.strerror or exc}")
+        except json.JSONDecodeError as exc:
+            fail(f"--seed {args.seed}: not valid JSON: {exc}")
+        except ValueError as exc:
+            fail(f"--seed {args.seed}: {exc}")
+    tls = (args.tls_cert, args.tls_key) if args.tls_cert else None
+    if tls:
+        try:
+            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(*tls)
+        except OSError as exc:  # ssl.SSLError included
+            fail(f"--tls-cert {args.tls_cert} --tls-key {args.tls_key}: {exc.strerror or exc}")
+    sim = Simulator(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        read_only_key=args.read_only_key,
+        cases=cases,
+        tls=tls,
+        **options,
+    )
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_args: stop.set())
-    sim.start()
+    try:
+        sim.start()
+    except OSError as exc:
+        fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     if args.port_file:
         tmp = f"{args.port_file}.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
