@@ -18,13 +18,22 @@ options:
         unless O(allow_plain_http=true), so that the API key is never sent unencrypted by accident.
       - If not set, the value of the E(TINES_TENANT_URL) environment variable is used, and failing that the value
         of E(TINES_TENANT) (which Tines' Terraform provider reads too).
+      - An empty or blank value, such as C({{ url | default('') }}) with C(url) undefined, counts as not set and
+        falls back to the variables the same way; when they are not set either, the task fails saying that the
+        option is empty. V(null) does not fall back.
       - One of the option or the environment variables is required.
+      - It must not hold a user name or password (V(https://user:pw@acme.tines.com) is refused); messages never
+        repeat them.
     type: str
   api_key:
     description:
-      - Tines API key (personal, service, tenant owner or team key) with edit rights on the case's team.
+      - Tines API key (personal, service, tenant owner or team key) whose role on the case's team allows what the
+        task does. Reading (M(tines.cases.tines_case_metadata_info), M(tines.cases.tines_case_info) and the
+        P(tines.cases.case_metadata#lookup) lookup) needs no more than the Viewer role;
+        M(tines.cases.tines_case_metadata) needs edit rights (Team Admin, Editor or Case manager by default).
       - "Sent as C(Authorization: Bearer <key>), or as C(X-User-Token) when O(auth_header=x-user-token)."
-      - If not set, the value of the E(TINES_API_KEY) environment variable is used.
+      - If not set, the value of the E(TINES_API_KEY) environment variable is used. An empty or blank value counts
+        as not set, as for O(tenant_url).
       - One of the option or the environment variable is required.
       - Spaces, tabs and line breaks around the key are removed (a key stored with C(echo key | ansible-vault
         encrypt_string) ends in a newline). A key with such characters, or non-ASCII ones, inside it is refused
