@@ -20,7 +20,13 @@ import time
 import traceback
 from urllib.parse import urlsplit
 
-from ansible_collections.tines.cases.plugins.module_utils._budget import MIN_WAIT, WINDOW, backoff, budget_for
+from ansible_collections.tines.cases.plugins.module_utils._budget import (
+    MAX_RETRY_AFTER,
+    MIN_WAIT,
+    WINDOW,
+    backoff,
+    budget_for,
+)
 from ansible_collections.tines.cases.plugins.module_utils._redact import redact_text, secret_forms
 
 REQUESTS_IMPORT_ERROR = None
@@ -34,7 +40,7 @@ except ImportError:
 USER_AGENT = "tines.cases-ansible/0.3.0"
 RETRY_STATUSES = frozenset((500, 502, 503, 504))
 BACKOFF_BASE = 0.5
-MAX_SINGLE_WAIT = 60.0
+MAX_SINGLE_WAIT = MAX_RETRY_AFTER
 MAX_TOTAL_WAIT = 120.0
 RATE_LIMIT_TIMEOUT = 600.0
 MESSAGE_LIMIT = 300
@@ -301,6 +307,7 @@ class TinesClient:
             self.budget, warning = budget_for(tenant_url, key, rate_limit, rate_limit_window)
             if warning:
                 self.warnings.append(warning)
+            self._take_budget_warnings()
         self.session = shared_session()
         self.requests_sent = 0
         if not validate_certs:
@@ -319,6 +326,17 @@ class TinesClient:
             return self._request(method, path, body, refresh, allow_empty)
         except TinesError as exc:
             raise exc.redacted(self.secrets) from None
+        finally:
+            self._take_budget_warnings()
+
+    def _take_budget_warnings(self):
+        """Move what the shared budget met (a damaged file it rebuilt, say) into this task's warnings.
+
+        The budget outlives a task (every loop item and thread of the process shares it),
+        so each warning goes to the task whose request met it, and only to that one.
+        """
+        if self.budget is not None:
+            self.warnings.extend(text for text in self.budget.notices.take() if text not in self.warnings)
 
     def _request(self, method, path, body, refresh, allow_empty):
         waited = 0.0

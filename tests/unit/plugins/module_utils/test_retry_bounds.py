@@ -41,17 +41,26 @@ class Clock:
 
 
 class Storm:
-    """A session whose every answer is a retryable error with the next Retry-After of `retry_afters`."""
+    """A session whose every answer is a retryable error with the next Retry-After of `retry_afters`.
 
-    def __init__(self, status, retry_afters, clock):
+    It fails the test at once when a request comes sooner than `least_gap` after the answer before.
+    """
+
+    def __init__(self, status, retry_afters, clock, least_gap=0.0):
         self.status = status
         self.retry_afters = list(retry_afters)
         self.clock = clock
+        self.least_gap = least_gap
+        self.answered = None
         self.requests = 0
 
     def request(self, method, url, **_kwargs):
+        if self.answered is not None:
+            gap = self.clock.now - self.answered
+            assert gap >= self.least_gap - 1e-9, "a request %.3f s after the 429 before it" % gap
         self.requests += 1
         self.clock.now += REQUEST_SECONDS
+        self.answered = self.clock.now
         header = self.retry_afters.pop(0) if self.retry_afters else None
         return mock.Mock(
             status_code=self.status,
@@ -114,9 +123,13 @@ def test_long_retry_afters_stop_at_the_total_cap():
     max_retries=st.integers(min_value=0, max_value=3),
 )
 def test_a_429_storm_is_waited_out_until_rate_limit_timeout(retry_afters, timeout, window, shared, max_retries):
-    """429s do not count against max_retries: the task waits, each wait bounded, until rate_limit_timeout."""
+    """429s do not count against max_retries: the task waits, each wait bounded, until rate_limit_timeout.
+
+    Whoever waits (the shared budget, or the client without one), no request follows a
+    429 sooner than the shortest backoff: half of half a second, with the jitter.
+    """
     clock = Clock()
-    storm = Storm(429, retry_afters, clock)
+    storm = Storm(429, retry_afters, clock, least_gap=0.25)
     budget = RateBudget(MemoryStore(50), window) if shared else None
     client = client_for(storm, budget, max_retries=max_retries, rate_limit_timeout=timeout, rate_limit_window=window)
     started = clock.now
@@ -125,6 +138,7 @@ def test_a_429_storm_is_waited_out_until_rate_limit_timeout(retry_afters, timeou
     waits = [wait for wait in clock.sleeps if wait > 0]
     assert all(wait <= MAX_SINGLE_WAIT + REQUEST_SECONDS for wait in waits)
     assert all(wait >= MIN_WAIT * 0.5 - 1e-9 for wait in waits), "never polls a full budget in a tight loop"
+    assert len(waits) >= storm.requests - 1, "a wait after every 429 that was not the last"
     assert clock.now - started <= timeout + REQUEST_SECONDS * 2, "gives up within rate_limit_timeout"
     # Patient: it gave up only because the next wait would have passed the bound.
     assert clock.now - started + MAX_SINGLE_WAIT + REQUEST_SECONDS > timeout
