@@ -86,6 +86,8 @@ options:
         C(~/.cache)). The file is named by a keyed hash, never by the key. Requests are paced so that no window
         of O(rate_limit_window) seconds holds more than O(rate_limit) of them; runs below the budget are not
         slowed down.
+      - Tasks may use different values with the same key; each paces by its own value against the requests of
+        all of them. A damaged budget file is rebuilt with a warning, never a failure.
       - When Tines still answers HTTP 429 (another tool uses the same key, or the tenant allows less), every
         process sharing the budget holds back, and the budget lowers itself to what the tenant allowed until
         two windows pass without another 429.
@@ -96,9 +98,10 @@ options:
   rate_limit_timeout:
     description:
       - How long, in seconds, one request may keep being answered HTTP 429 before the task fails.
-      - A 429 is waited out, however many there are, for as long as C(Retry-After) asks (at most 60 seconds at a
-        time) or, without it, for a wait that doubles from about a second up to O(rate_limit_window); then the
-        same request is sent again (Tines did not act on it, so it is not read again first).
+      - A 429 is waited out, however many there are, for as long as C(Retry-After) asks (at least half a second,
+        at most 60 seconds at a time) or, without it, for a 64th of O(rate_limit_window), doubling with each 429
+        in a row, at least half a second and at most O(rate_limit_window), times a random factor between 0.5 and
+        1; then the same request is sent again (Tines did not act on it, so it is not read again first).
       - V(0) fails on the first 429.
     type: float
     default: 600
