@@ -12,7 +12,6 @@ The tests in test_rulebook.py need ``ansible-rulebook`` beside this Python and J
 from __future__ import annotations
 
 import atexit
-import os
 import runpy
 import shutil
 import sys
@@ -24,6 +23,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_PATH = REPO_ROOT / "extensions" / "eda" / "plugins" / "event_source" / "case_events.py"
 SIMULATOR_DIR = REPO_ROOT / "tests" / "simulator"
+E2E_DIR = REPO_ROOT / "tests" / "e2e"
 
 if str(SIMULATOR_DIR) not in sys.path:
     sys.path.insert(0, str(SIMULATOR_DIR))
@@ -39,20 +39,17 @@ def _collection_importable():
     return True
 
 
-def _add_collection_tree():
-    """The repo root is the collection root: a throw-away ansible_collections/tines/cases symlink makes it
-    importable as the collection, as it is once installed."""
-    tree = tempfile.mkdtemp(prefix="tines-cases-eda-")
-    atexit.register(shutil.rmtree, tree, True)
-    os.makedirs(os.path.join(tree, "ansible_collections", "tines"))
-    os.symlink(REPO_ROOT, os.path.join(tree, "ansible_collections", "tines", "cases"))
-    sys.path.insert(0, tree)
+if not _collection_importable():
+    # The repo root is the collection root: the e2e tests' tree (ansible_collections/tines/cases, a symlink to
+    # this checkout) makes it importable as the collection, as it is once installed.
+    sys.path.insert(0, str(E2E_DIR))
+    from helpers.ansible_env import make_tree
+
+    TREE = Path(tempfile.mkdtemp(prefix="tines-cases-eda-"))
+    atexit.register(shutil.rmtree, TREE, True)
+    sys.path.insert(0, str(make_tree(TREE / "tree")["root"]))
     for name in [name for name in sys.modules if name.split(".")[0] == "ansible_collections"]:
         del sys.modules[name]
-
-
-if not _collection_importable():
-    _add_collection_tree()
 
 
 @pytest.fixture(scope="session")

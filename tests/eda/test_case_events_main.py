@@ -14,52 +14,13 @@ import logging
 import os
 import socket
 import stat
-import time
 
 import pytest
-import requests
-import tines_sim
 import yaml
+from case_changes import created_now, edit, list_requests, record
 
 SOURCE = "tines.cases.case_events"
-OLD = "2025-06-01T09:00:00.000Z"
 SINCE = "2025-06-01T10:00:00Z"
-
-
-def record(status="OPEN", created=OLD, updated=None, metadata=None, **fields):
-    """A case record for the simulator; created and updated default to long before the source starts."""
-    return {
-        "status": status,
-        "created_at": created,
-        "updated_at": updated or created,
-        "metadata": metadata or {},
-        **fields,
-    }
-
-
-def now_text():
-    return tines_sim.iso_time(time.time())
-
-
-def created_now(sim, case_id, status="OPEN", metadata=None, **fields):
-    moment = now_text()
-    sim.set_case(case_id, record(status, moment, moment, metadata, **fields))
-    time.sleep(0.002)  # times have milliseconds: an edit right after must come out later
-
-
-def edit(sim, case_id, **metadata):
-    """Add metadata through the API, as a person or a story would: the case's updated_at moves."""
-    answer = requests.post(
-        "%s/api/v2/cases/%d/metadata" % (sim.url, case_id),
-        json={"metadata": metadata},
-        headers={"Authorization": "Bearer " + sim.api_key},
-        timeout=10,
-    )
-    answer.raise_for_status()
-
-
-def list_requests(sim):
-    return sim.requests("GET", "/api/v2/cases")
 
 
 def arguments(sim, **options):

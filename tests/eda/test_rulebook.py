@@ -23,15 +23,14 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 import tines_sim
+from case_changes import created_now, edit, list_requests, record
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RULEBOOKS = REPO_ROOT / "examples" / "rulebooks"
 BIN = Path(sys.executable).parent
 ANSIBLE_RULEBOOK = BIN / "ansible-rulebook"
 ANSIBLE_GALAXY = BIN / "ansible-galaxy"
-OLD = "2025-06-01T09:00:00.000Z"
 START_TIMEOUT = 180
 STEP_TIMEOUT = 90
 
@@ -79,28 +78,8 @@ def collections_path(tmp_path_factory):
     return installed
 
 
-def record(status, metadata, created=OLD):
-    return {"status": status, "created_at": created, "updated_at": created, "metadata": metadata}
-
-
-def create(sim, case_id, status, metadata):
-    moment = tines_sim.iso_time(time.time())
-    sim.set_case(case_id, record(status, metadata, moment))
-    time.sleep(0.002)  # times have milliseconds: an edit right after must come out later
-
-
-def edit(sim, case_id, **metadata):
-    answer = requests.post(
-        "%s/api/v2/cases/%d/metadata" % (sim.url, case_id),
-        json={"metadata": metadata},
-        headers={"Authorization": "Bearer " + sim.api_key},
-        timeout=10,
-    )
-    answer.raise_for_status()
-
-
 def polls(sim):
-    return len(sim.requests("GET", "/api/v2/cases"))
+    return len(list_requests(sim))
 
 
 class Rulebook:
@@ -184,18 +163,18 @@ def work(tmp_path):
 
 def test_rulebook_reacts_to_new_and_updated_cases_and_resumes_after_a_restart(collections_path, work):
     cases = {
-        101: record("OPEN", {"source": "edr", "host": "host-44"}),
-        102: record("CLOSED", {"source": "edr", "host": "host-9"}),
-        103: record("OPEN", {"source": "email"}),
+        101: record("OPEN", metadata={"source": "edr", "host": "host-44"}),
+        102: record("CLOSED", metadata={"source": "edr", "host": "host-9"}),
+        103: record("OPEN", metadata={"source": "email"}),
     }
     with tines_sim.Simulator(cases=cases) as sim:
         first = Rulebook(work, collections_path, sim)
         first.wait_for("the first poll", lambda: polls(sim) >= 1, START_TIMEOUT)
-        create(sim, 201, "OPEN", {"source": "edr", "host": "host-77"})
+        created_now(sim, 201, "OPEN", {"source": "edr", "host": "host-77"})
         edit(sim, 101, note="analyst looked")
         edit(sim, 102, note="closed long ago")
         edit(sim, 103, note="not from the EDR")
-        create(sim, 202, "CLOSED", {"source": "edr", "host": "host-8"})
+        created_now(sim, 202, "CLOSED", {"source": "edr", "host": "host-8"})
         events = run_until(first, sim, "first run", 3, 201)
         assert events == [(201, "new"), (101, "updated"), (201, "updated")], first
         assert sim.get_case(201) == {
@@ -207,7 +186,7 @@ def test_rulebook_reacts_to_new_and_updated_cases_and_resumes_after_a_restart(co
         assert "handled_by" not in sim.get_case(101) and "handled_by" not in sim.get_case(202)
         assert "Isolate host-77 (case 201: Simulated case 201)" in first.output.read_text(), first
 
-        create(sim, 204, "OPEN", {"source": "edr", "host": "host-5"})
+        created_now(sim, 204, "OPEN", {"source": "edr", "host": "host-5"})
         edit(sim, 101, second="while stopped")
         edit(sim, 102, second="while stopped")
         second = Rulebook(work, collections_path, sim)
