@@ -249,7 +249,8 @@ def note_rate_limited(ring, ticket, now, window, limit=None, retry_after=None, j
     pass, but not below a tenth of `limit`: a 429 that came after a few requests says
     another client is busy (or a gateway hiccupped), not that the tenant allows a few a
     minute. Returns the seconds until requests may go out again; without Retry-After that
-    wait doubles with each 429 in a row, up to the window.
+    wait doubles with each 429 in a row, up to the window. The 429s of requests that were
+    already on their way when the first one came count once.
     """
     check_clock(ring, now, horizon(max(ring.window, window)))
     slot, planned = ticket
@@ -257,6 +258,9 @@ def note_rate_limited(ring, ticket, now, window, limit=None, retry_after=None, j
         ring[slot] = 0.0
         if slot == (ring.head - 1) % ring.capacity:
             ring.head = slot
+    if planned < ring.last_429 <= now:
+        # Sent before the last 429 was known (one of the requests in flight at once): the same refusal.
+        return max(0.0, ring.blocked_until - now)
     limit = min(limit or ring.capacity, ring.capacity)
     strikes = 1 if not 0 <= now - ring.last_429 <= window else min(ring.strikes + 1, MAX_STRIKES)
     served = sum(1 for sent in ring.times() if now - window < sent <= now)

@@ -108,6 +108,18 @@ def test_a_429_after_few_requests_lowers_the_limit_to_a_tenth_at_most_and_backs_
     assert ring.strikes == 2
 
 
+def test_429s_of_requests_already_in_flight_count_as_one():
+    ring = ring_of(50)
+    tickets = [reserve(ring, 1000.0, 60.0)[1] for _request in range(16)]
+    first = note_rate_limited(ring, tickets[0], 1000.2, 60.0, jitter=1.0)
+    waits = [note_rate_limited(ring, ticket, 1000.3, 60.0, jitter=1.0) for ticket in tickets[1:]]
+    assert first == pytest.approx(0.9375)
+    assert waits == [pytest.approx(0.8375)] * 15, "the same hold, not a doubling per refusal"
+    assert ring.strikes == 1
+    _at, late = reserve(ring, 1001.2, 60.0)
+    assert note_rate_limited(ring, late, 1001.3, 60.0, jitter=1.0) == pytest.approx(1.875), "sent after: a new strike"
+
+
 def test_the_limit_recovers_after_two_quiet_windows():
     ring = ring_of(10)
     tickets = [reserve(ring, 1000.0, 60.0)[1] for _request in range(3)]
