@@ -113,9 +113,11 @@ class LookupModule(LookupBase):
     def _read(terms, params):
         case_ids = [check_case_id(_case_number(term)) for term in terms]
         client = client_from_params(params)
-        for warning in connection_warnings(params) + client.warnings:
-            Display().warning(warning)
-        return [read_metadata(client, case_id) for case_id in case_ids]
+        try:
+            return [read_metadata(client, case_id) for case_id in case_ids]
+        finally:
+            for warning in connection_warnings(params) + client.warnings:
+                Display().warning(warning)
 
 
 def _case_number(term):
