@@ -26,12 +26,13 @@ import requests
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-if str(REPO / "tests" / "e2e") not in sys.path:
-    sys.path.insert(0, str(REPO / "tests" / "e2e"))
+for _path in (REPO / "tests" / "e2e", REPO / "tests" / "simulator"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
+import tines_sim  # noqa: E402
 from helpers.ansible_env import environment, make_tree, playbook_command  # noqa: E402
 
-SIMULATOR = REPO / "tests" / "simulator" / "tines_sim.py"
 PLAYBOOKS = BENCH / "playbooks"
 RESULTS = BENCH / "results"
 API_KEY = "bench-api-key"
@@ -75,16 +76,10 @@ class Simulator:
         self.control = requests.Session()
 
     def __enter__(self):
-        port_file = self.work / "sim.port"
-        command = [sys.executable, str(SIMULATOR), "--port", "0", "--port-file", str(port_file), "--api-key", API_KEY]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 15
-        while not port_file.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise BenchError("the simulator did not start: %s" % (self.proc.stderr.read() or ""))
-            time.sleep(0.02)
-        self.url = "http://127.0.0.1:%d" % int(port_file.read_text())
+        try:
+            self.proc, self.url = tines_sim.launch(["--port", "0", "--api-key", API_KEY], str(self.work / "sim.log"))
+        except RuntimeError as exc:
+            raise BenchError(str(exc)) from exc
         return self
 
     def __exit__(self, *exc_info):

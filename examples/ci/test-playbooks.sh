@@ -78,29 +78,18 @@ sim_pid=""
 cleanup() {
     if [[ -n "$sim_pid" ]] && kill -0 "$sim_pid" 2>/dev/null; then
         kill "$sim_pid" 2>/dev/null || true
-        wait "$sim_pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$sim_pid" 2>/dev/null && sleep 0.1; done
     fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-sim_args=(--host 127.0.0.1 --port 0 --port-file "$work/port" --api-key "$API_KEY")
+sim_args=(--host 127.0.0.1 --port 0 --api-key "$API_KEY" --log "$work/simulator.log")
 if [[ -n "$seed" ]]; then sim_args+=(--seed "$seed"); fi
-"$PYTHON" "$TINES_SIM" "${sim_args[@]}" ${sim_options[@]+"${sim_options[@]}"} >"$work/simulator.log" 2>&1 &
-sim_pid=$!
-for _ in $(seq 300); do
-    [[ -s "$work/port" ]] && break
-    if ! kill -0 "$sim_pid" 2>/dev/null; then
-        echo "the simulator exited:" >&2
-        cat "$work/simulator.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-[[ -s "$work/port" ]] || { echo "the simulator did not start within 30 s" >&2; exit 1; }
-
-TINES_TENANT_URL="http://127.0.0.1:$(cat "$work/port")"
+# --background returns once the simulator listens, printing its URL and process id.
+started="$("$PYTHON" "$TINES_SIM" --background "${sim_args[@]}" ${sim_options[@]+"${sim_options[@]}"})"
+read -r TINES_TENANT_URL sim_pid <<<"$started"
 TINES_API_KEY="$API_KEY"
 export TINES_TENANT_URL TINES_API_KEY
 # The checks below read the play recap of the default output.

@@ -122,6 +122,9 @@ Use it in-process (``Simulator(...).start()``) or from the command line::
 
     python tests/simulator/tines_sim.py --port 8080 --api-key KEY --seed cases.json
 
+``launch(args)`` (and ``--background`` on the command line, for shell scripts) starts it in a
+process of its own and returns once it listens: the one way the scripts start it.
+
 Out-of-process users drive it through the unauthenticated control endpoints:
 GET/DELETE /_sim/log, GET/PUT /_sim/cases (GET: metadata maps), GET
 /_sim/records, GET/POST /_sim/options, POST /_sim/faults, GET/DELETE
@@ -141,7 +144,9 @@ import signal
 import socket
 import ssl
 import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque, namedtuple
@@ -1360,6 +1365,33 @@ def _option_arg(text):
         return name, value
 
 
+def launch(args=(), log=None, timeout=30.0):
+    """Run this simulator with command-line `args` in a process of its own; return (process, url) once it listens.
+
+    Its output goes to the file `log` (default: a temporary one). Raises RuntimeError with that output
+    when it exits first, or is not listening after `timeout` seconds.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        log = log or os.path.join(tmp, "simulator.log")
+        with open(log, "w", encoding="utf-8") as out:
+            command = [sys.executable, os.path.abspath(__file__), *args]
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(log, encoding="utf-8", errors="replace") as handle:
+                output = handle.read()
+            listening = re.search(r"listening on (\S+)", output)
+            if listening:
+                return process, listening[1]
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                raise RuntimeError(f"the Tines simulator did not start: {output.strip() or 'no output'}")
+            time.sleep(0.05)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="Local simulator of the Tines case-metadata API.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -1371,7 +1403,18 @@ def main(argv=None):
     parser.add_argument("--tls-key")
     parser.add_argument("--port-file", help="write the port actually bound here")
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--background", action="store_true", help="start in a process of its own, print URL PID")
+    parser.add_argument("--log", help="with --background: the file that gets the simulator's output")
     args = parser.parse_args(argv)
+    if args.background:
+        try:
+            process, url = launch(
+                [arg for arg in (sys.argv[1:] if argv is None else argv) if arg != "--background"], args.log
+            )
+        except RuntimeError as exc:
+            parser.exit(1, f"{exc}\n")
+        print(url, process.pid)
+        return 0
     if bool(args.tls_cert) != bool(args.tls_key):
         parser.error("--tls-cert and --tls-key go together")
 

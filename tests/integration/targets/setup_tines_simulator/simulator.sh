@@ -50,33 +50,22 @@ tines_simulator_script() {
 
 # start_tines_simulator SEED_JSON [NAME=VALUE ...]
 start_tines_simulator() {
-    local seed="$1" script python option waited=0
+    local seed="$1" script started option
     local options=()
     shift
     for option in "$@"; do
         options+=(--option "$option")
     done
     script="$(tines_simulator_script)"
-    # The Python of ansible-test's environment (the simulator needs only the standard library).
-    python="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
     TINES_SIM_DIR="$(mktemp -d)"
     trap stop_tines_simulator EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
-    "$python" "$script" --host 127.0.0.1 --port 0 --port-file "$TINES_SIM_DIR/port" \
-        --api-key "$TINES_SIM_API_KEY" --seed "$seed" ${options[@]+"${options[@]}"} \
-        </dev/null >"$TINES_SIM_DIR/simulator.log" 2>&1 &
-    TINES_SIM_PID=$!
-    until [[ -s "$TINES_SIM_DIR/port" ]]; do
-        if ! kill -0 "$TINES_SIM_PID" 2>/dev/null || ((waited >= 300)); then
-            echo "the Tines simulator did not start; its output:" >&2
-            cat "$TINES_SIM_DIR/simulator.log" >&2
-            return 1
-        fi
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    TINES_SIM_URL="http://127.0.0.1:$(<"$TINES_SIM_DIR/port")"
+    # The Python of ansible-test's environment (the simulator needs only the standard library);
+    # --background returns once the simulator listens, printing its URL and process id.
+    started="$("${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}" "$script" --background --log "$TINES_SIM_DIR/simulator.log" \
+        --host 127.0.0.1 --port 0 --api-key "$TINES_SIM_API_KEY" --seed "$seed" ${options[@]+"${options[@]}"})"
+    read -r TINES_SIM_URL TINES_SIM_PID <<<"$started"
     echo "Tines simulator $script (pid $TINES_SIM_PID) at $TINES_SIM_URL, seeded from $seed"
 }
 
