@@ -35,3 +35,14 @@ attributes:
     support: N/A
     platforms: posix
 """
+
+    # The modules that only read (tines.cases.attributes.info_module, beside tines.cases.attributes).
+    INFO_MODULE = r"""
+attributes:
+  check_mode:
+    description: Reads as in a normal run; nothing is ever written.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: N/A
+"""

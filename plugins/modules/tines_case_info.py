@@ -74,13 +74,7 @@ options:
 extends_documentation_fragment:
   - tines.cases.connection
   - tines.cases.attributes
-attributes:
-  check_mode:
-    description: Lists the cases as in a normal run; nothing is ever written.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: N/A
+  - tines.cases.attributes.info_module
 notes:
   - >-
     The check against ignored filters: every listed case is compared with the filters its fields can show,

@@ -22,13 +22,7 @@ options:
 extends_documentation_fragment:
   - tines.cases.connection
   - tines.cases.attributes
-attributes:
-  check_mode:
-    description: Reads the case as in a normal run; nothing is ever written.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: N/A
+  - tines.cases.attributes.info_module
 seealso:
   - module: tines.cases.tines_case_metadata
 """
