@@ -37,6 +37,7 @@ except ImportError:
     requests = None
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+# The version is galaxy.yml's (a module cannot read that file); test_user_agent.py fails when they differ.
 USER_AGENT = "tines.cases-ansible/0.3.0"
 RETRY_STATUSES = frozenset((500, 502, 503, 504))
 BACKOFF_BASE = 0.5
