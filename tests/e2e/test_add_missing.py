@@ -1,4 +1,4 @@
-"""tines_case_metadata adding only the missing keys (issue 2), on both paths, against the simulator.
+"""tines_case_metadata adding only the missing keys, on both paths, against the simulator.
 
 Each test asserts the requests the simulator got, task by task, and the task results.
 """

@@ -8,7 +8,7 @@ both, nothing is lost or overwritten either way.
 Half the runs take the in-process path and half ship the module, so both
 paths run under the same load. The figures (requests, requests per run, wall
 time, writes sent on a stale read) are printed and appended to
-tests/output/concurrency.jsonl for docs/reliability.md.
+tests/output/concurrency.jsonl for the reliability guide (docs/docsite/rst/reliability.rst).
 """
 
 from __future__ import annotations

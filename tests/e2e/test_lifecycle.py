@@ -1,4 +1,4 @@
-"""The rows of the state/overwrite/purge table (docs/user-guide.md, issue 3), on both paths.
+"""The rows of the state/overwrite/purge table (the user guide, docs/docsite/rst/user_guide.rst), on both paths.
 
 Every row runs as check -> apply -> check again -> apply again on a case of its
 own, so one playbook covers several rows: the check run writes nothing and
