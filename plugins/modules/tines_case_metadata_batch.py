@@ -28,7 +28,7 @@ options:
   cases:
     description:
       - The cases to act on, each a dictionary with C(case_id) (a positive integer) and, optionally, C(metadata)
-        (a dictionary): the pairs that case must have, merged over O(metadata) (the case's own value wins for
+        (a dictionary), the pairs that case must have, merged over O(metadata) (the case's own value wins for
         the same key).
       - Refused before any request when an item is not a dictionary, has no C(case_id), holds keys other than
         C(case_id) and C(metadata), or names a case another item names too.
@@ -44,7 +44,7 @@ options:
   filters:
     description:
       - Act on the cases that M(tines.cases.tines_case_info) lists for these filters, with the same names, the
-        same encoding and the same check: a tenant whose answer shows that it ignored the filters fails the task
+        same encoding and the same check; a tenant whose answer shows that it ignored the filters fails the task
         before anything is written.
     type: dict
   team_id:
