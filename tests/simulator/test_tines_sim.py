@@ -1126,6 +1126,32 @@ def test_list_metadata_switch(tenant):
     assert get(tenant, path="/api/v2/cases/318").json()["metadata"] == {"source": "edr", "ticket": "OPS-1"}
 
 
+def test_paging_repeat_lists_page_one_whatever_page_is_asked(many):
+    many.set_options(paging="repeat")
+    for number in (1, 2, 7):
+        answer = listed(many, f"page={number}&per_page=20")
+        assert ids(answer) == list(range(1, 21))
+        assert answer["meta"]["next_page_number"] == number + 1
+        assert answer["meta"]["next_page"] == f"{many.url}{LIST}?page={number + 1}&per_page=20"
+        assert (answer["meta"]["pages"], answer["meta"]["count"]) == (3, 45)
+    one_page = listed(many, "per_page=100")
+    assert len(one_page["cases"]) == 45 and one_page["meta"]["next_page_number"] == 2
+
+
+def test_paging_endless_names_a_next_page_past_the_end(many):
+    many.set_options(paging="endless")
+    last = listed(many, "page=3&per_page=20")
+    assert ids(last) == list(range(41, 46))
+    assert (last["meta"]["next_page_number"], last["meta"]["pages"]) == (4, 3)
+    assert last["meta"]["next_page"] == f"{many.url}{LIST}?page=4&per_page=20"
+    beyond = listed(many, "page=4&per_page=20")
+    assert beyond["cases"] == [] and beyond["meta"]["next_page_number"] == 5
+    many.set_options(paging="normal")
+    assert listed(many, "page=3&per_page=20")["meta"]["next_page_number"] is None
+    with pytest.raises(ValueError, match="option paging must be one of"):
+        many.set_options(paging="sideways")
+
+
 def test_list_auth_hidden_cases_faults_and_rate_limit(tenant):
     assert requests.get(tenant.url + LIST, timeout=10).status_code == 401
     assert get(tenant, "wrong", LIST).status_code == 401

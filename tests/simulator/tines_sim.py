@@ -51,7 +51,8 @@ out. The answer is {"cases": [records], "meta": {current_page, previous_page,
 next_page, next_page_number, per_page, pages, count}}: page links are
 absolute URLs on the host the client connected to (its Host header), holding
 the request's own query with page and per_page set; previous_page,
-next_page and next_page_number are null at either end; pages is 0 when
+next_page and next_page_number are null at either end (unless ``paging`` says
+otherwise); pages is 0 when
 nothing matches; a page past the end lists no cases.
 
 Rate limits (two, both off by default; the first to refuse answers 429 with
@@ -89,7 +90,12 @@ rate_window_kind, rate_limit_retry_after, rate_limit_headers,
 rate_count_refused (above), max_per_page (500; 50 mimics older tenants),
 ignore_filters (false; true answers as a tenant that does not understand the
 filter encoding: every filter is ignored, team_id still applies),
-list_metadata (true; false leaves "metadata" out of list items), latency
+list_metadata (true; false leaves "metadata" out of list items), paging
+("normal"; "repeat" lists page 1's cases whatever page is asked, with a
+meta that names the page after the one asked as next, as a tenant that
+ignores ``page`` but builds its links from the request; "endless" lists the
+page asked, but every meta names the page after it as next, on the last
+page and past the end too, where no cases are listed), latency
 (seconds before every answer) and interleave (up to this many seconds
 between a write's read and its store).
 
@@ -181,6 +187,7 @@ DEFAULT_OPTIONS = {
     "max_per_page": 500,
     "ignore_filters": False,
     "list_metadata": True,
+    "paging": "normal",
     "latency": 0.0,
     "interleave": 0.0,
 }
@@ -198,6 +205,7 @@ CHOICES = {
     "rate_window_kind": ("sliding", "fixed"),
     "rate_limit_retry_after": (None, "seconds", "date"),
     "rate_limit_headers": (None, "delta", "epoch"),
+    "paging": ("normal", "repeat", "endless"),
 }
 
 # Options that take true/false; for the two "off or a form" switches true picks the first form.
@@ -1224,7 +1232,9 @@ class Simulator:
         sort_cases(records, order)
         count = len(records)
         pages = -(-count // per_page)
-        shown = records[(page - 1) * per_page : page * per_page]
+        listed = 1 if options["paging"] == "repeat" else page
+        shown = records[(listed - 1) * per_page : listed * per_page]
+        more = page < pages or options["paging"] != "normal"
         if not options["list_metadata"]:
             for record in shown:
                 del record["metadata"]
@@ -1238,8 +1248,8 @@ class Simulator:
         meta = {
             "current_page": link(page),
             "previous_page": link(page - 1) if page > 1 else None,
-            "next_page": link(page + 1) if page < pages else None,
-            "next_page_number": page + 1 if page < pages else None,
+            "next_page": link(page + 1) if more else None,
+            "next_page_number": page + 1 if more else None,
             "per_page": per_page,
             "pages": pages,
             "count": count,
