@@ -7,9 +7,11 @@
 Pure functions only (no I/O), like _metadata_plan.py. Tines documents `filters` as an
 object among the query parameters of GET /api/v2/cases but not how it travels;
 we send it in bracket form (`filters[status]=OPEN`). A tenant that read it
-another way would most likely ignore it and list every case, so each answer is
-checked against the filters its cases can show, and a filter no case can show
-is believed only with evidence that the tenant filtered at all.
+another way would most likely ignore it and list every case, so no answer is
+believed on trust: each filter is either checked on every listed case, or needs
+evidence of its own, a count of the list without it that is higher than the
+count with every filter (taken in that order, so a case created in between
+makes the evidence fail, never pass).
 """
 
 from __future__ import annotations
@@ -35,11 +37,49 @@ ORDERS = (
     "CREATED_ASC",
     "CREATED_DESC",
 )
+# Every filter name Tines documents for its case list; the last three are deprecated but still documented.
+DOCUMENTED_FILTERS = (
+    "and_tags",
+    "or_tags",
+    "tags",
+    "exclude_tags",
+    "assignees",
+    "and_assignees",
+    "exclude_assignees",
+    "authors",
+    "exclude_authors",
+    "case_ids",
+    "metadata",
+    "priority",
+    "records",
+    "search",
+    "status",
+    "sub_status_names",
+    "start_date",
+    "end_date",
+    "updated_at_start_date",
+    "updated_at_end_date",
+    "resolved_at_start_date",
+    "resolved_at_end_date",
+    "assignee_emails",
+    "author_emails",
+    "unassigned",
+)
 # Filters Tines documents as arrays: a single value is sent as a list of one.
 LIST_FILTERS = frozenset(("case_ids", "tags", "and_tags", "or_tags", "exclude_tags", "sub_status_names", "records"))
-# Filters a listed case can contradict, and the case field each one is checked against.
-CHECKABLE = {"status": "status", "priority": "priority", "case_ids": "case_id", "metadata": "metadata"}
-CHECKABLE_HINT = "status, priority, case_ids, or metadata where the tenant's list shows it"
+# Filters a listed case can confirm or contradict, and the case field each one is checked against.
+CHECKABLE = {
+    "status": "status",
+    "priority": "priority",
+    "case_ids": "case_id",
+    "metadata": "metadata",
+    "tags": "tags",
+    "and_tags": "tags",
+    "or_tags": "tags",
+    "exclude_tags": "tags",
+}
+CHECKABLE_HINT = "status, priority, case_ids, tags, and_tags, or_tags, exclude_tags or metadata"
+NO_CASES = "No cases are returned."
 NOT_RETURNED = "No cases are returned: a list that ignores a filter could make a loop act on every case of the tenant."
 
 
@@ -65,11 +105,13 @@ def check_filters(filters):
         return {}
     if not isinstance(filters, Mapping):
         raise FilterInputError("filters must be a dictionary of filter names and values")
+    if not filters:
+        raise FilterInputError(
+            "filters is empty: Tines would list every case; leave filters out to list every case on purpose"
+        )
+    _refuse_undocumented(filters)
     checked = {}
     for name, value in filters.items():
-        if not isinstance(name, str) or not name.strip():
-            raise FilterInputError("filter names must be non-empty strings, got %r" % (name,))
-        _refuse_brackets(name, "filter name")
         label = "filters." + name
         if name == "metadata":
             checked[name] = _metadata_filter(value, label)
@@ -78,6 +120,25 @@ def check_filters(filters):
         else:
             checked[name] = _plain_filter(value, label, name in LIST_FILTERS)
     return checked
+
+
+def _refuse_undocumented(filters):
+    """A misspelt name is a filter the tenant ignores: it would widen the list, so refuse it by name."""
+    for name in filters:
+        if not isinstance(name, str) or not name.strip():
+            raise FilterInputError("filter names must be non-empty strings, got %r" % (name,))
+    unknown = [name for name in filters if name not in DOCUMENTED_FILTERS]
+    if unknown:
+        raise FilterInputError(
+            "%s %s not %s Tines documents for its case list, and a tenant ignores a filter it does not know; "
+            "use the documented names: %s"
+            % (
+                ", ".join("filters." + name for name in unknown),
+                "is" if len(unknown) == 1 else "are",
+                "a filter" if len(unknown) == 1 else "filters",
+                ", ".join(DOCUMENTED_FILTERS),
+            )
+        )
 
 
 def _refuse_brackets(text, what):
@@ -203,9 +264,10 @@ def list_path(pairs):
     return LIST_PATH + "?" + urlencode(pairs, safe="[]")
 
 
-def count_query(team_id=None):
-    """The cheapest request for how many cases the list holds without filters (same team)."""
-    return query_pairs({}, team_id, None, 1, 1)
+def count_pairs(filters, team_id=None, without=None):
+    """The cheapest request for how many cases the list holds: one case per page, filter `without` left out."""
+    kept = {name: value for name, value in filters.items() if name != without}
+    return query_pairs(kept, team_id, None, 1, 1)
 
 
 # --- answers ----------------------------------------------------------------------
@@ -248,9 +310,9 @@ def next_page(meta, page, received):
     if number is None:
         if "next_page_number" in meta:
             return None
-        if meta.get("next_page"):
-            return page + 1
-        raise ListAnswerError("the pagination meta has neither next_page_number nor next_page")
+        if not meta.get("next_page"):
+            raise ListAnswerError("the pagination meta has neither next_page_number nor next_page")
+        number = page + 1
     if isinstance(number, str) and number.strip().isdigit():
         number = int(number)
     if isinstance(number, bool) or not isinstance(number, int):
@@ -259,7 +321,50 @@ def next_page(meta, page, received):
         return None
     if number <= page:
         raise ListAnswerError("the pagination meta on page %d points back to page %d" % (page, number))
+    pages = meta.get("pages")
+    if isinstance(pages, int) and not isinstance(pages, bool) and number > pages:
+        raise ListAnswerError(
+            "the pagination does not end: page %d names page %d next, but meta.pages says the list has %d. %s"
+            % (page, number, pages, NO_CASES)
+        )
     return number
+
+
+class Paging:
+    """The page to ask for next, and the signs of pagination that never ends, each of which stops the listing.
+
+    A tenant that ignores `page` and answers page 1 again with a next link, or one whose
+    next_page_number is always one higher, would otherwise be asked forever. The count on the
+    first page allows count // (cases on that page) + 2 requests: one spare page for the
+    remainder and one for cases created while the pages are read.
+    """
+
+    def __init__(self):
+        self.page = 1
+        self.requests = 0
+        self._count = None
+        self._size = None
+
+    def advance(self, meta, received, new):
+        """The next page number after a page of `received` cases (`new`: any not listed before), or None."""
+        self.requests += 1
+        if self.requests == 1:
+            self._count, self._size = count_of(meta), received
+        number = next_page(meta, self.page, received)
+        if number is None:
+            return None
+        if not new:
+            raise ListAnswerError(
+                "the pagination does not end: page %d lists no case that an earlier page did not, yet names page %d "
+                "next (a tenant that ignores the page parameter answers this way). %s" % (self.page, number, NO_CASES)
+            )
+        if self._count is not None and self.requests >= self._count // self._size + 2:
+            raise ListAnswerError(
+                "the pagination does not end: after %d requests it still names page %d next, more than %d cases "
+                "in pages of %d need. %s" % (self.requests, number, self._count, self._size, NO_CASES)
+            )
+        self.page = number
+        return number
 
 
 class Collected:
@@ -286,6 +391,10 @@ class Collected:
     def full(self):
         return self.limit is not None and len(self.cases) >= self.limit
 
+    def unseen(self, cases):
+        """Whether any of `cases` was not listed before (a case without case_id always counts as new)."""
+        return any(_id_key(case.get("case_id")) not in self._seen for case in cases)
+
 
 def _id_key(value):
     if isinstance(value, bool) or value is None:
@@ -296,13 +405,22 @@ def _id_key(value):
 # --- verification -----------------------------------------------------------------
 
 
-def _same(actual, wanted):
-    """Whether a case's value is the filter's text, ignoring letter case (status "open" is OPEN)."""
+def _text_of(actual):
     try:
-        text = canonical_value(actual)
+        return canonical_value(actual)
     except MetadataInputError:
-        return False
-    return text.casefold() == wanted.casefold()
+        return None
+
+
+def _same_ignoring_case(actual, wanted):
+    """Status and priority: Tines' docs write them in both cases ("open" is OPEN)."""
+    text = _text_of(actual)
+    return text is not None and text.casefold() == wanted.casefold()
+
+
+def _same_exactly(actual, wanted):
+    """Metadata values: case-sensitive strings, so "EDR" is not "edr"."""
+    return _text_of(actual) == wanted
 
 
 def _as_list(value):
@@ -321,28 +439,64 @@ def _name_of(case):
     return "case %s" % (case.get("case_id", "(no case_id)"),)
 
 
+def verdict(name, wanted, case):
+    """Whether the case passes filter `name`: True under every plausible reading, False under none, None unknown.
+
+    None when the case does not show the field (a null field, metadata that is not an
+    object, tags that are not a list of strings), when the filter is not checkable on a
+    case at all, or when the readings differ for this case. A list may leave out what it
+    does not hold rather than mean "none", so an absent field never counts either way.
+    """
+    field = CHECKABLE.get(name)
+    value = None if field is None else case.get(field)
+    if value is None:
+        return None
+    if name == "metadata":
+        if not isinstance(value, Mapping):
+            return None
+        return all(key in value and _same_exactly(value[key], text) for key, text in wanted.items())
+    if field == "tags":
+        if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
+            return None
+        return _tags_verdict(name, _as_list(wanted), value)
+    return any(_same_ignoring_case(value, text) for text in _as_list(wanted))
+
+
+def _tags_verdict(name, wanted, tags):
+    """Tag filters read in every plausible way: `tags` as "any of" or "all of", each tag exactly or ignoring case.
+
+    `or_tags` is "at least one of them", `and_tags` "all of them", `exclude_tags` "none of them".
+    """
+    exact = [tag in tags for tag in wanted]
+    folded_tags = {tag.casefold() for tag in tags}
+    folded = [tag.casefold() in folded_tags for tag in wanted]
+    if name == "exclude_tags":
+        if any(exact):
+            return False
+        return None if any(folded) else True
+    if name == "and_tags":
+        if not all(folded):
+            return False
+        return True if all(exact) else None
+    if not any(folded):
+        return False
+    held = any(exact) if name == "or_tags" else all(exact)
+    return True if held else None
+
+
 def contradiction(filters, team_id, case):
     """(what was not applied, how the case shows it) for the first filter the case contradicts, else None."""
     shown_team = case_team_id(case)
     if team_id is not None and shown_team is not None and str(shown_team) != str(team_id):
         return "team_id", "%s belongs to team %s, not %s" % (_name_of(case), shown_team, team_id)
     for name, wanted in filters.items():
-        if not shows_filter(name, case):
+        if verdict(name, wanted, case) is not False:
             continue
-        field = CHECKABLE[name]
         label = "filters." + name
         if name == "metadata":
-            problem = _metadata_contradiction(wanted, case)
-            if problem:
-                return label, problem
-        elif not any(_same(case[field], text) for text in _as_list(wanted)):
-            return label, "%s has %s %r, which %s=%s excludes" % (
-                _name_of(case),
-                field,
-                case[field],
-                label,
-                _shown(wanted),
-            )
+            return label, _metadata_contradiction(wanted, case)
+        field = CHECKABLE[name]
+        return label, "%s has %s %r, which %s=%s excludes" % (_name_of(case), field, case[field], label, _shown(wanted))
     return None
 
 
@@ -350,14 +504,9 @@ def _metadata_contradiction(wanted, case):
     metadata = case["metadata"]
     for key, text in wanted.items():
         if key not in metadata:
-            return "%s has no metadata key %r, which filters.metadata.%s=%s requires" % (
-                _name_of(case),
-                key,
-                key,
-                text,
-            )
-        if not _same(metadata[key], text):
-            return "%s has metadata %s=%r, which filters.metadata.%s=%s excludes" % (
+            return "%s has no metadata key %r, which filters.metadata.%s=%s requires" % (_name_of(case), key, key, text)
+        if not _same_exactly(metadata[key], text):
+            return "%s has metadata %s=%r, which filters.metadata.%s=%s excludes (values are compared exactly)" % (
                 _name_of(case),
                 key,
                 metadata[key],
@@ -391,49 +540,62 @@ def ignored_message(label, detail):
     return message
 
 
-def shows_filter(name, case):
-    """Whether the case carries the field that can confirm or contradict filter `name`.
+# --- evidence ---------------------------------------------------------------------
 
-    A null field shows nothing, and metadata only as an object: a list may
-    leave out what it does not hold rather than mean "none".
+
+def unchecked_names(filters):
+    """The filters no listed case can show (search, assignees, dates, ...): each needs evidence of its own."""
+    return [name for name in filters if name not in CHECKABLE]
+
+
+def undecided(filters, cases):
+    """The checkable filters that some listed case could neither confirm nor contradict: they need evidence too."""
+    return [
+        name
+        for name in filters
+        if name in CHECKABLE and any(verdict(name, filters[name], case) is None for case in cases)
+    ]
+
+
+def unconfirmed(counts_without, count_with):
+    """The filters without evidence: the list without one of them (the others the same) must hold more cases.
+
+    `counts_without` must have been requested before `count_with`: a case created in between
+    then raises count_with, which can only make the evidence fail.
     """
-    field = CHECKABLE.get(name)
-    if field is None or case.get(field) is None:
-        return False
-    return name != "metadata" or isinstance(case[field], Mapping)
+    return [
+        name
+        for name, count_without in counts_without.items()
+        if count_with is None or count_without is None or count_without <= count_with
+    ]
 
 
-def unconfirmed_filters(filters, cases):
-    """The filters still to be believed after the cases contradicted none: all of them, unless one is confirmed.
-
-    A filter is confirmed when at least one listed case shows the field it
-    checks. One confirmed filter shows the tenant read the bracket form, so
-    the others in the same query are believed too; team_id travels as a plain
-    parameter and confirms nothing about filters. An empty list needs no belief.
-    """
-    if not filters or not cases:
-        return []
-    if any(shows_filter(name, case) for name in filters for case in cases):
-        return []
-    return list(filters)
-
-
-def filtering_shown(filtered_count, unfiltered_count):
-    """Whether the filters left cases out: the filtered list holds fewer cases than the same list without them."""
-    return filtered_count is not None and unfiltered_count is not None and filtered_count < unfiltered_count
-
-
-def unconfirmed_message(names, filtered_count, unfiltered_count):
-    labels = ", ".join("filters." + name for name in names)
-    if filtered_count is None or unfiltered_count is None:
-        evidence = "the tenant's answer gives no count to compare with the same list without filters"
+def unconfirmed_message(names, counts_without, count_with):
+    one = len(names) == 1
+    them = "it" if one else "them"
+    if count_with is None or any(counts_without.get(name) is None for name in names):
+        evidence = "the tenant's answers give no count (meta.count) to compare the list with and without %s" % them
     else:
-        evidence = "the same list without filters holds no more cases (%d, against %d with them)" % (
-            unfiltered_count,
-            filtered_count,
+        without = ", ".join(
+            str(counts_without[name]) if one else "%d without filters.%s" % (counts_without[name], name)
+            for name in names
+        )
+        evidence = "without %s the list holds no more cases than with all the filters (%s, against %d with them)" % (
+            them if one else "each of them",
+            without,
+            count_with,
         )
     return (
-        "cannot confirm that the tenant applied %s: no listed case shows a field that could contradict %s, and %s. "
-        "%s If the filters really match every case, add one the module can check (%s)."
-        % (labels, "it" if len(names) == 1 else "them", evidence, NOT_RETURNED, CHECKABLE_HINT)
+        "cannot confirm that the tenant applied %s: the listed cases cannot show %s, and %s. %s If the %s really "
+        "leave%s no case out, drop %s, or add a filter the module can check on every case (%s)."
+        % (
+            ", ".join("filters." + name for name in names),
+            them,
+            evidence,
+            NOT_RETURNED,
+            "filter" if one else "filters",
+            "s" if one else "",
+            them,
+            CHECKABLE_HINT,
+        )
     )

@@ -14,17 +14,18 @@ from ansible_collections.tines.cases.plugins.module_utils._arguments import chec
 from ansible_collections.tines.cases.plugins.module_utils._case_list import (
     Collected,
     ListAnswerError,
+    Paging,
     count_of,
-    count_query,
-    filtering_shown,
+    count_pairs,
     first_contradiction,
     list_path,
-    next_page,
     page_of,
     per_page_for,
     query_pairs,
-    unconfirmed_filters,
+    unchecked_names,
+    unconfirmed,
     unconfirmed_message,
+    undecided,
 )
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
 from ansible_collections.tines.cases.plugins.module_utils._connection import client_from_params, with_warnings
@@ -39,42 +40,68 @@ def read_page(client, pairs):
         raise TinesError("GET %s: %s" % (path, exc)) from None
 
 
-def confirm_filters(client, query, names, meta):
-    """Believe filters no listed case can contradict only if they left cases out; else TinesError."""
-    filtered = count_of(meta)
-    unfiltered = None
-    if filtered is not None:
-        _cases, unfiltered_meta = read_page(client, count_query(query.team_id))
-        unfiltered = count_of(unfiltered_meta)
-    if not filtering_shown(filtered, unfiltered):
-        raise TinesError(unconfirmed_message(names, filtered, unfiltered))
+def _count(client, pairs):
+    return count_of(read_page(client, pairs)[1])
+
+
+def counts_without(client, query, names):
+    """{name: the count of the list without that filter, the others and team_id the same}, one request each."""
+    return {name: _count(client, count_pairs(query.filters, query.team_id, without=name)) for name in names}
+
+
+def _require_evidence(without, count_with):
+    names = unconfirmed(without, count_with)
+    if names:
+        raise TinesError(unconfirmed_message(names, without, count_with))
+
+
+def confirm_filters(client, query, names=None):
+    """Evidence that the tenant applied each of `names` (default: the filters no case can show), else TinesError.
+
+    Asks for the count without each filter first and the count with all of them last, so
+    that a case created in between can only make the evidence fail. Costs len(names) + 1
+    requests; none when there is nothing to confirm.
+    """
+    names = unchecked_names(query.filters) if names is None else list(names)
+    if names:
+        without = counts_without(client, query, names)
+        _require_evidence(without, _count(client, count_pairs(query.filters, query.team_id)))
 
 
 def list_cases(client, query):
-    """Every case the query matches (up to its limit), each checked against the filters it can show."""
-    per_page = per_page_for(query.limit)
+    """Every case the query matches (up to its limit), returned only with evidence that each filter was applied.
+
+    Filters a case can show are checked on every listed case. The others are counted
+    without, one by one, before the listing, whose first page gives the count with them;
+    a checkable filter that some listed case does not show is confirmed after the listing.
+    """
+    without = counts_without(client, query, unchecked_names(query.filters))
     found = Collected(query.limit)
-    page = 1
-    believed = False
+    paging = Paging()
+    per_page = per_page_for(query.limit)
+    to_confirm = []
     while True:
-        pairs = query_pairs(query.filters, query.team_id, query.order, page, per_page)
+        pairs = query_pairs(query.filters, query.team_id, query.order, paging.page, per_page)
         cases, meta = read_page(client, pairs)
         problem = first_contradiction(query.filters, query.team_id, cases)
         if problem:
             raise TinesError(problem)
-        if cases and not believed:
-            names = unconfirmed_filters(query.filters, cases)
-            if names:
-                confirm_filters(client, query, names, meta)
-            believed = True
-        if found.add(cases):
-            return found.cases
-        try:
-            page = next_page(meta, page, len(cases))
-        except ListAnswerError as exc:
-            raise TinesError("GET %s: %s" % (list_path(pairs), exc)) from None
-        if page is None:
-            return found.cases
+        if paging.requests == 0 and cases:
+            _require_evidence(without, count_of(meta))
+        to_confirm.extend(name for name in undecided(query.filters, cases) if name not in to_confirm)
+        new = found.unseen(cases)
+        if found.add(cases) or _next_page(paging, meta, len(cases), new, pairs) is None:
+            break
+    if found.cases:
+        confirm_filters(client, query, to_confirm)
+    return found.cases
+
+
+def _next_page(paging, meta, received, new, pairs):
+    try:
+        return paging.advance(meta, received, new)
+    except ListAnswerError as exc:
+        raise TinesError("GET %s: %s" % (list_path(pairs), exc)) from None
 
 
 def run_case_info(params, check_mode=False, diff_mode=False, environment=None):  # pylint: disable=unused-argument

@@ -134,13 +134,18 @@ def test_each_filter(plays, sim):
                 ci("priority", filters={"priority": "HIGH"}),
                 ci("tags", filters={"tags": ["phishing"]}),
                 ci("search", filters={"search": "host-44"}),
-                ci("together", team_id=7, filters={"status": "OPEN", "tags": ["edr"], "search": "beacon"}),
+                ci(
+                    "together",
+                    team_id=7,
+                    filters={"status": "OPEN", "or_tags": ["edr", "phishing"], "search": "beacon"},
+                ),
                 ci("ordered and limited", order="PRIORITY_DESC", limit=2),
                 ci("nothing matches", filters={"metadata": {"source": "nowhere"}}),
                 ci("nothing matches a search", filters={"search": "no such case"}),
                 ci("in check mode", filters={"status": "OPEN"}, check_mode=True),
                 ci("with a read-only key", filters={"case_ids": [319]}, api_key="{{ tines_read_only_key }}"),
-                refused("a filter that matches every case", filters={"exclude_tags": ["never-used"]}),
+                ci("a tag filter that matches every case", filters={"exclude_tags": ["never-used"]}),
+                refused("a search that matches every case", filters={"search": "3"}),
             ]
         )
     )
@@ -153,14 +158,10 @@ def test_each_filter(plays, sim):
         ("metadata", [318, 320, 322], page(1, filters={"metadata": {"source": "edr"}})),
         ("team_id", [321, 322], page(1, team_id="3")),
         ("priority", [318, 320], page(1, filters={"priority": "HIGH"})),
-        (
-            "together",
-            [318],
-            page(1, team_id="7", filters={"status": "OPEN", "tags": ["edr"], "search": "beacon"}),
-        ),
+        ("tags", [319, 323], page(1, filters={"tags": ["phishing"]})),
+        ("a tag filter that matches every case", sorted(RECORDS), page(1, filters={"exclude_tags": ["never-used"]})),
         ("ordered and limited", [322, 318], page(1, 2, order="PRIORITY_DESC")),
         ("nothing matches", [], page(1, filters={"metadata": {"source": "nowhere"}})),
-        ("nothing matches a search", [], page(1, filters={"search": "no such case"})),
         ("in check mode", [318, 319, 321, 322], page(1, filters={"status": "OPEN"})),
         ("with a read-only key", [319], page(1, filters={"case_ids": ["319"]})),
     ):
@@ -168,21 +169,26 @@ def test_each_filter(plays, sim):
         assert pages(out, name) == [query], name
     assert out.task("status")["cases"] == [sim.get_case_record(n) for n in (318, 319, 321, 322)]
 
-    # No listed case can show tags or search: one more request, the list without filters, shows they left cases out.
-    for name, cases, filters in (
-        ("tags", [319, 323], {"tags": ["phishing"]}),
-        ("search", [318, 322], {"search": "host-44"}),
-    ):
-        assert listed(out, name) == cases, name
-        assert pages(out, name) == [page(1, filters=filters), page(1, 1)], name
+    # No listed case can show search: one more request first, the count of the list without it, the others the same.
+    assert listed(out, "search") == [318, 322]
+    assert pages(out, "search") == [page(1, 1), page(1, filters={"search": "host-44"})]
+    # An empty list needs no evidence, but the count came first.
+    assert listed(out, "nothing matches a search") == []
+    assert pages(out, "nothing matches a search") == [page(1, 1), page(1, filters={"search": "no such case"})]
+    together = {"status": "OPEN", "or_tags": ["edr", "phishing"]}
+    assert listed(out, "together") == [318]
+    assert pages(out, "together") == [
+        page(1, 1, team_id="7", filters=together),
+        page(1, team_id="7", filters={**together, "search": "beacon"}),
+    ]
 
-    # Filters that match every case cannot be told from filters the tenant ignored.
-    everything = out.task("a filter that matches every case")
-    assert out.status("a filter that matches every case") == "failed"
+    # A filter no case can show that matches every case cannot be told from one the tenant ignored.
+    everything = out.task("a search that matches every case")
+    assert out.status("a search that matches every case") == "failed"
     assert "cases" not in everything
     assert everything["msg"].startswith(
-        "cannot confirm that the tenant applied filters.exclude_tags: no listed case shows a field that could "
-        "contradict it, and the same list without filters holds no more cases (6, against 6 with them)."
+        "cannot confirm that the tenant applied filters.search: the listed cases cannot show it, and without it the "
+        "list holds no more cases than with all the filters (6, against 6 with them)."
     )
     assert {entry["method"] for entry in sim.log} == {"GET"}
 
@@ -224,26 +230,27 @@ def test_ignored_filters_fail_and_return_no_cases(plays, sim):
         ("case_ids ignored", "the tenant did not apply filters.case_ids: case 319 has case_id 319, which"),
         ("priority ignored", "the tenant did not apply filters.priority: case 319 has priority 'MEDIUM', which"),
         ("status ignored within a team", "the tenant did not apply filters.status: case 318 has status 'OPEN', which"),
-        ("tags ignored", "cannot confirm that the tenant applied filters.tags: "),
+        ("tags ignored", "the tenant did not apply filters.tags: case 318 has tags ['edr', 'beacon'], which"),
         ("search ignored", "cannot confirm that the tenant applied filters.search: "),
     ):
         result = out.task(name)
         assert out.status(name) == "failed", name
         assert result["msg"].startswith(message), (name, result["msg"])
         assert "No cases are returned" in result["msg"], name
-        assert (encoding in result["msg"]) is (name not in ("team_id ignored", "tags ignored", "search ignored")), name
+        assert (encoding in result["msg"]) is (name not in ("team_id ignored", "search ignored")), name
         assert "cases" not in result, name
-    # The check stops at the first page that shows an ignored filter (page 1 holds cases 318 and 319); filters no
-    # case can show cost one count request.
+    # The check stops at the first page that shows an ignored filter (page 1 holds cases 318 and 319); a filter no
+    # case can show costs one count request, before the listing.
     for name, requests in (
         ("team_id ignored", [page(1, team_id="7")]),
         ("status ignored", [page(1, filters={"status": "OPEN"}), page(2, filters={"status": "OPEN"})]),
         ("metadata ignored", [page(1, filters={"metadata": {"source": "edr"}})]),
         ("case_ids ignored", [page(1, filters={"case_ids": ["318"]})]),
-        ("tags ignored", [page(1, filters={"tags": ["phishing"]}), page(1, 1)]),
+        ("tags ignored", [page(1, filters={"tags": ["phishing"]})]),
+        ("search ignored", [page(1, 1), page(1, filters={"search": "host-44"})]),
     ):
         assert pages(out, name) == requests, name
-    assert "(6, against 6 with them)" in out.task("tags ignored")["msg"]
+    assert "(6, against 6 with them)" in out.task("search ignored")["msg"]
     assert listed(out, "no filters at all") == sorted(RECORDS)
     assert pages(out, "no filters at all") == [page(n, 500) for n in (1, 2, 3)]
 
@@ -257,13 +264,20 @@ def test_list_without_metadata(plays, sim):
     ]
     out = plays.run(play(tasks))
     assert out.rc == 0, out
-    # The metadata filter cannot be checked on the cases; the count without filters shows it left cases out.
+    # The metadata filter cannot be checked on the cases: after the listing, the count without it and then the
+    # count with every filter again show it left cases out.
+    only = {"metadata": {"source": "edr"}}
     assert listed(out, "metadata only") == [318, 320, 322]
     assert all("metadata" not in case for case in out.task("metadata only")["cases"])
-    assert pages(out, "metadata only") == [page(1, filters={"metadata": {"source": "edr"}}), page(1, 1)]
-    # With status confirmed on every case, metadata is believed with no other request.
+    assert pages(out, "metadata only") == [page(1, filters=only), page(1, 1), page(1, 1, filters=only)]
+    # A status that holds on every case is no evidence for metadata: it needs its own counts.
+    both = {"metadata": {"source": "edr"}, "status": "OPEN"}
     assert listed(out, "metadata and status") == [318, 322]
-    assert len(out.requests("metadata and status")) == 1
+    assert pages(out, "metadata and status") == [
+        page(1, filters=both),
+        page(1, 1, filters={"status": "OPEN"}),
+        page(1, 1, filters=both),
+    ]
 
     sim.set_options(ignore_filters=True)
     out = plays.run(play(tasks))
@@ -271,8 +285,8 @@ def test_list_without_metadata(plays, sim):
     result = out.task("metadata only")
     assert out.status("metadata only") == "failed"
     assert result["msg"].startswith(
-        "cannot confirm that the tenant applied filters.metadata: no listed case shows a field that could contradict "
-        "it, and the same list without filters holds no more cases (6, against 6 with them). No cases are returned"
+        "cannot confirm that the tenant applied filters.metadata: the listed cases cannot show it, and without it the "
+        "list holds no more cases than with all the filters (6, against 6 with them). No cases are returned"
     )
     assert "cases" not in result
     assert out.status("metadata and status") == "failed"

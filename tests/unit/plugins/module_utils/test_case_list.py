@@ -11,22 +11,24 @@ from ansible_collections.tines.cases.plugins.module_utils._case_list import (
     Collected,
     FilterInputError,
     ListAnswerError,
+    Paging,
     check_filters,
     check_limit,
     check_team_id,
     contradiction,
     count_of,
-    count_query,
-    filtering_shown,
+    count_pairs,
     first_contradiction,
     list_path,
     next_page,
     page_of,
     per_page_for,
     query_pairs,
-    shows_filter,
-    unconfirmed_filters,
+    unchecked_names,
+    unconfirmed,
     unconfirmed_message,
+    undecided,
+    verdict,
 )
 from ansible_collections.tines.cases.tests.simulator.tines_sim import (
     PRIORITIES,
@@ -58,28 +60,60 @@ def test_check_filters_keeps_names_and_sends_values_as_text():
         {
             "status": "OPEN",
             "priority": ["HIGH", "CRITICAL"],
-            "assigned_to_me": True,
+            "unassigned": True,
             "case_ids": [318, "319", " 320 "],
             "metadata": {"source": "edr", "sev": 4, 7: False},
             "start_date": datetime.date(2026, 1, 31),
             "exclude_tags": "noise",
-            "custom_future_filter": 2.5,
+            "search": 2.5,
         }
     ) == {
         "status": "OPEN",
         "priority": ["HIGH", "CRITICAL"],
-        "assigned_to_me": "true",
+        "unassigned": "true",
         "case_ids": ["318", "319", "320"],
         "metadata": {"source": "edr", "sev": "4", "7": "false"},
         "start_date": "2026-01-31",
         "exclude_tags": ["noise"],
-        "custom_future_filter": "2.5",
+        "search": "2.5",
     }
 
 
-@pytest.mark.parametrize("absent", [None, {}])
-def test_no_filters(absent):
-    assert check_filters(absent) == {}
+def test_no_filters():
+    assert check_filters(None) == {}
+
+
+DOCUMENTED = (
+    "and_tags, or_tags, tags, exclude_tags, assignees, and_assignees, exclude_assignees, authors, exclude_authors, "
+    "case_ids, metadata, priority, records, search, status, sub_status_names, start_date, end_date, "
+    "updated_at_start_date, updated_at_end_date, resolved_at_start_date, resolved_at_end_date, assignee_emails, "
+    "author_emails, unassigned"
+)
+
+
+def test_a_filter_name_tines_does_not_document_is_refused_with_the_documented_names():
+    with pytest.raises(FilterInputError) as one:
+        check_filters({"metadata": {"source": "edr"}, "stauts": "OPEN"})
+    assert str(one.value) == (
+        "filters.stauts is not a filter Tines documents for its case list, and a tenant ignores a filter it does "
+        "not know; use the documented names: " + DOCUMENTED
+    )
+    with pytest.raises(FilterInputError) as two:
+        check_filters({"tag": ["x"], "status": "OPEN", "Status": "OPEN"})
+    assert str(two.value).startswith("filters.tag, filters.Status are not filters Tines documents for its case list")
+
+
+@pytest.mark.parametrize("name", ["assignee_emails", "author_emails", "unassigned", "updated_at_end_date", "records"])
+def test_deprecated_and_rarer_documented_names_are_accepted(name):
+    assert list(check_filters({name: "x"})) == [name]
+
+
+def test_empty_filters_are_refused():
+    with pytest.raises(FilterInputError) as empty:
+        check_filters({})
+    assert str(empty.value) == (
+        "filters is empty: Tines would list every case; leave filters out to list every case on purpose"
+    )
 
 
 def test_a_single_case_number_is_sent_as_a_list_of_one():
@@ -115,7 +149,7 @@ def test_a_single_case_number_is_sent_as_a_list_of_one():
         ({"metadata": {"": "x"}}, "filters.metadata: metadata keys must not be empty"),
         ({"metadata": {1: "a", "1": "b"}}, "filters.metadata key '1' is given more than once"),
         ({"metadata": {"a[b]": "x"}}, r"filters.metadata key 'a\[b\]' cannot be sent: brackets"),
-        ({"tags][": ["x"]}, r"filter name 'tags\]\[' cannot be sent"),
+        ({"tags][": ["x"]}, r"filters.tags\]\[ is not a filter Tines documents"),
         ({"": "x"}, "filter names must be non-empty strings"),
         ({3: "x"}, "filter names must be non-empty strings, got 3"),
     ],
@@ -173,9 +207,23 @@ def test_values_are_percent_encoded_but_brackets_stay_readable():
     ]
 
 
-def test_count_query_asks_for_one_case_of_the_same_team_without_filters():
-    assert count_query() == [("page", "1"), ("per_page", "1")]
-    assert count_query(7) == [("page", "1"), ("per_page", "1"), ("team_id", "7")]
+def test_count_pairs_ask_for_one_case_of_the_same_team_and_filters_but_one():
+    filters = {"status": "OPEN", "search": "x"}
+    assert count_pairs({}) == [("page", "1"), ("per_page", "1")]
+    assert count_pairs(filters, 7) == [
+        ("page", "1"),
+        ("per_page", "1"),
+        ("team_id", "7"),
+        ("filters[status]", "OPEN"),
+        ("filters[search]", "x"),
+    ]
+    assert count_pairs(filters, 7, without="search") == [
+        ("page", "1"),
+        ("per_page", "1"),
+        ("team_id", "7"),
+        ("filters[status]", "OPEN"),
+    ]
+    assert count_pairs(filters, without="status") == [("page", "1"), ("per_page", "1"), ("filters[search]", "x")]
 
 
 @pytest.mark.parametrize(("limit", "per_page"), [(None, 500), (1, 1), (5, 5), (500, 500), (501, 500), (1100, 500)])
@@ -252,6 +300,9 @@ def test_count_of(meta, count):
         ({"next_page": "https://t/api/v2/cases?page=5"}, 4, 50, 5),
         ({"next_page_number": 2}, 1, 0, None),
         (None, 1, 0, None),
+        ({"next_page_number": 3, "pages": 3}, 2, 500, 3),
+        ({"next_page_number": 2, "pages": "1"}, 1, 500, 2),
+        ({"next_page_number": 2, "pages": 5}, 1, 0, None),
     ],
 )
 def test_next_page(meta, page, received, expected):
@@ -267,6 +318,12 @@ def test_next_page(meta, page, received, expected):
         ({"next_page_number": 1}, 3, "points back to page 1"),
         ({"next_page_number": "two"}, 1, "next_page_number 'two', not a page number"),
         ({"next_page_number": True}, 1, "not a page number"),
+        (
+            {"next_page_number": 4, "pages": 3},
+            3,
+            "the pagination does not end: page 3 names page 4 next, but meta.pages says the list has 3. No cases",
+        ),
+        ({"next_page": "https://t/x", "pages": 0}, 1, "page 1 names page 2 next, but meta.pages says the list has 0"),
     ],
 )
 def test_next_page_refuses_pagination_that_goes_nowhere(meta, page, message):
@@ -284,6 +341,64 @@ def test_collected_keeps_each_case_once_and_stops_at_the_limit():
     assert len(unlimited.cases) == 1000
 
 
+def test_collected_tells_whether_a_page_brings_a_case_not_listed_before():
+    found = Collected()
+    assert found.unseen([{"case_id": 1}]) is True
+    found.add([{"case_id": 1}, {"case_id": 2}])
+    assert found.unseen([{"case_id": 2}, {"case_id": 1}]) is False
+    assert found.unseen([{"case_id": 2}, {"case_id": "3"}]) is True
+    assert found.unseen([{"name": "no id"}]) is True
+    assert found.unseen([]) is False
+
+
+def test_paging_follows_a_tenant_that_ends():
+    paging = Paging()
+    assert paging.advance({"next_page_number": 2, "pages": 3, "count": 1100}, 500, True) == 2
+    assert paging.advance({"next_page_number": 3, "pages": 3, "count": 1100}, 500, True) == 3
+    assert paging.advance({"next_page_number": None, "pages": 3, "count": 1100}, 100, True) is None
+    assert (paging.page, paging.requests) == (3, 3)
+
+
+@pytest.mark.parametrize(
+    ("pages", "message"),
+    [
+        (
+            [({"next_page": "https://t/next", "count": 40}, 20, True), ({"next_page": "https://t/next"}, 20, False)],
+            "the pagination does not end: page 2 lists no case that an earlier page did not, yet names page 3 next "
+            "(a tenant that ignores the page parameter answers this way). No cases are returned.",
+        ),
+        (
+            [({"next_page_number": number + 1, "count": 41}, 20, True) for number in range(1, 5)],
+            "the pagination does not end: after 4 requests it still names page 5 next, more than 41 cases in pages "
+            "of 20 need. No cases are returned.",
+        ),
+        (
+            [({"next_page_number": 2, "pages": 1, "count": 20}, 20, True)],
+            "the pagination does not end: page 1 names page 2 next, but meta.pages says the list has 1.",
+        ),
+    ],
+)
+def test_paging_stops_pagination_that_does_not_end(pages, message):
+    paging = Paging()
+    *before, (meta, received, new) = pages
+    for number, (earlier, earlier_received, earlier_new) in enumerate(before, start=2):
+        assert paging.advance(earlier, earlier_received, earlier_new) == number
+    with pytest.raises(ListAnswerError) as failure:
+        paging.advance(meta, received, new)
+    assert str(failure.value).startswith(message)
+
+
+def test_paging_allows_two_pages_beyond_what_the_first_count_fills():
+    paging = Paging()
+    # 41 cases in pages of 20 fill 3 pages; a fourth is allowed for cases created while the pages are read.
+    for number in range(2, 5):
+        assert paging.advance({"next_page_number": number, "count": 41}, 20, True) == number
+    assert paging.advance({"next_page_number": None}, 3, True) is None
+    # A tenant that gives no count is bounded by its other signs only.
+    endless = Paging()
+    assert [endless.advance({"next_page": "https://t/next"}, 1, True) for _ in range(100)][-1] == 101
+
+
 # --- verification -----------------------------------------------------------------
 
 
@@ -296,8 +411,9 @@ def test_collected_keeps_each_case_once_and_stops_at_the_limit():
         {"status": ["CLOSED", "OPEN"]},
         {"priority": "high"},
         {"case_ids": ["317", "318"]},
-        {"metadata": {"source": "EDR", "sev": "4"}},
-        {"search": "anything", "tags": ["other"]},
+        {"metadata": {"source": "edr", "sev": "4"}},
+        {"tags": ["edr"], "or_tags": ["edr", "other"], "and_tags": ["edr"], "exclude_tags": ["other"]},
+        {"search": "anything", "assignees": ["a@example.com"]},
     ],
 )
 def test_a_case_that_matches_contradicts_nothing(filters):
@@ -321,7 +437,18 @@ def test_a_case_that_matches_contradicts_nothing(filters):
         ),
         ({"case_ids": ["319"]}, None, "filters.case_ids", "case 318 has case_id 318, which filters.case_ids=[319]"),
         ({"metadata": {"source": "siem"}}, None, "filters.metadata", "case 318 has metadata source='edr'"),
+        (
+            {"metadata": {"source": "EDR"}},
+            None,
+            "filters.metadata",
+            "case 318 has metadata source='edr', which filters.metadata.source=EDR excludes (values are compared "
+            "exactly)",
+        ),
         ({"metadata": {"ticket": "OPS-1"}}, None, "filters.metadata", "case 318 has no metadata key 'ticket'"),
+        ({"tags": ["phishing"]}, None, "filters.tags", "case 318 has tags ['edr'], which filters.tags=[phishing]"),
+        ({"or_tags": ["a", "b"]}, None, "filters.or_tags", "case 318 has tags ['edr'], which filters.or_tags=[a, b]"),
+        ({"and_tags": ["edr", "b"]}, None, "filters.and_tags", "which filters.and_tags=[edr, b] excludes"),
+        ({"exclude_tags": ["edr"]}, None, "filters.exclude_tags", "which filters.exclude_tags=[edr] excludes"),
         ({"status": "OPEN"}, 3, "team_id", "case 318 belongs to team 7, not 3"),
     ],
 )
@@ -333,11 +460,13 @@ def test_a_case_that_contradicts_a_filter_names_it(filters, team_id, label, deta
 
 def test_fields_the_case_does_not_show_cannot_contradict():
     bare = {"case_id": 5}
-    assert contradiction({"status": "OPEN", "priority": "LOW", "metadata": {"a": "b"}}, 3, bare) is None
+    assert contradiction({"status": "OPEN", "priority": "LOW", "metadata": {"a": "b"}, "tags": ["x"]}, 3, bare) is None
     # A list that shows metadata as null (or not as an object), or any field as null, does not show it.
     assert contradiction({"metadata": {"a": "b"}}, None, {"case_id": 5, "metadata": None}) is None
     assert contradiction({"metadata": {"a": "b"}}, None, {"case_id": 5, "metadata": ["a"]}) is None
     assert contradiction({"status": "OPEN", "case_ids": ["5"]}, None, {"case_id": None, "status": None}) is None
+    assert contradiction({"tags": ["x"]}, None, {"case_id": 5, "tags": "x,y"}) is None
+    assert contradiction({"tags": ["x"]}, None, {"case_id": 5, "tags": [{"name": "y"}]}) is None
     # The team from team_id when there is no team object.
     assert contradiction({}, 3, {"case_id": 5, "team_id": 4})[0] == "team_id"
     assert contradiction({}, 3, {"case_id": 5, "team_id": 3}) is None
@@ -355,61 +484,125 @@ def test_first_contradiction_explains_the_encoding_for_filters_only():
     assert first_contradiction({"status": "OPEN"}, 7, [CASE]) is None
 
 
-def test_shows_filter():
-    assert shows_filter("status", CASE)
-    assert shows_filter("case_ids", {"case_id": 1})
-    assert shows_filter("metadata", {"metadata": {}})
-    assert not shows_filter("metadata", {"metadata": None})
-    assert not shows_filter("status", {"case_id": 1})
-    assert not shows_filter("status", {"status": None})
-    assert not shows_filter("case_ids", {"case_id": None})
-    assert not shows_filter("search", CASE)
-    assert not shows_filter("tags", CASE)
-
-
-def test_unconfirmed_filters():
-    no_metadata = {key: value for key, value in CASE.items() if key != "metadata"}
-    # Nothing to believe: no filters, or nothing listed.
-    assert unconfirmed_filters({}, [CASE]) == []
-    assert unconfirmed_filters({"search": "x"}, []) == []
-    # A checkable filter that a listed case shows confirms the others.
-    assert unconfirmed_filters({"search": "x", "status": "OPEN"}, [CASE]) == []
-    assert unconfirmed_filters({"tags": ["a"], "metadata": {"source": "edr"}}, [CASE]) == []
-    # Filters no case can show all need other evidence.
-    assert unconfirmed_filters({"search": "x", "tags": ["a"]}, [CASE]) == ["search", "tags"]
-    assert unconfirmed_filters({"metadata": {"source": "edr"}}, [no_metadata]) == ["metadata"]
-    assert unconfirmed_filters({"status": "OPEN", "search": "x"}, [{"case_id": 1}]) == ["status", "search"]
+@pytest.mark.parametrize(
+    ("name", "wanted", "tags", "expected"),
+    [
+        # tags: "any of them" or "all of them"; True only when both readings agree.
+        ("tags", ["a"], ["a", "b"], True),
+        ("tags", ["a", "b"], ["a", "b"], True),
+        ("tags", ["a", "b"], ["a"], None),
+        ("tags", ["a", "b"], ["c"], False),
+        ("tags", ["a"], ["A"], None),
+        ("tags", ["a"], [], False),
+        # or_tags: at least one of them.
+        ("or_tags", ["a", "b"], ["b"], True),
+        ("or_tags", ["a", "b"], ["B"], None),
+        ("or_tags", ["a", "b"], ["c"], False),
+        # and_tags: all of them.
+        ("and_tags", ["a", "b"], ["a", "b", "c"], True),
+        ("and_tags", ["a", "b"], ["a", "B"], None),
+        ("and_tags", ["a", "b"], ["a"], False),
+        # exclude_tags: none of them.
+        ("exclude_tags", ["a", "b"], ["c"], True),
+        ("exclude_tags", ["a"], ["A"], None),
+        ("exclude_tags", ["a", "b"], ["c", "b"], False),
+        ("exclude_tags", ["a"], [], True),
+    ],
+)
+def test_tag_filters_hold_only_under_every_reading(name, wanted, tags, expected):
+    assert verdict(name, wanted, {"case_id": 1, "tags": tags}) is expected
 
 
 @pytest.mark.parametrize(
-    ("filtered", "unfiltered", "shown"),
-    [(3, 10, True), (0, 1, True), (10, 10, False), (11, 10, False), (None, 10, False), (3, None, False)],
+    ("name", "wanted", "case", "expected"),
+    [
+        ("status", "open", {"status": "OPEN"}, True),
+        ("status", ["CLOSED"], {"status": "OPEN"}, False),
+        ("status", "OPEN", {"status": None}, None),
+        ("priority", ["LOW", "HIGH"], {"priority": "high"}, True),
+        ("case_ids", ["318"], {"case_id": 318}, True),
+        ("case_ids", ["318"], {"case_id": 319}, False),
+        ("metadata", {"source": "edr"}, {"metadata": {"source": "edr", "x": "y"}}, True),
+        ("metadata", {"source": "edr"}, {"metadata": {"source": "Edr"}}, False),
+        ("metadata", {"sev": "4"}, {"metadata": {"sev": 4}}, True),
+        ("metadata", {"source": "edr"}, {"metadata": {}}, False),
+        ("metadata", {"source": "edr"}, {}, None),
+        ("search", "edr", CASE, None),
+        ("assignees", ["a@example.com"], CASE, None),
+    ],
 )
-def test_filtering_shown_only_when_cases_were_left_out(filtered, unfiltered, shown):
-    assert filtering_shown(filtered, unfiltered) is shown
+def test_verdict(name, wanted, case, expected):
+    assert verdict(name, wanted, case) is expected
+
+
+def test_unchecked_names_are_the_filters_no_case_can_show():
+    filters = {"status": "OPEN", "search": "x", "tags": ["a"], "start_date": "2026-01-01", "metadata": {"a": "b"}}
+    assert unchecked_names(filters) == ["search", "start_date"]
+    assert unchecked_names({"status": "OPEN"}) == []
+
+
+def test_undecided_filters_are_checkable_ones_some_case_does_not_show():
+    no_metadata = {key: value for key, value in CASE.items() if key != "metadata"}
+    filters = {"status": "OPEN", "metadata": {"source": "edr"}, "search": "x", "tags": ["edr", "beacon"]}
+    assert undecided(filters, [CASE]) == ["tags"]
+    assert undecided(filters, [CASE, no_metadata]) == ["metadata", "tags"]
+    assert undecided(filters, [{**CASE, "tags": ["edr", "beacon"]}]) == []
+    assert undecided(filters, []) == []
+
+
+@pytest.mark.parametrize(
+    ("without", "count_with", "names"),
+    [
+        ({"search": 10, "tags": 4}, 3, []),
+        ({"search": 1}, 0, []),
+        ({"search": 10, "tags": 3}, 3, ["tags"]),
+        ({"search": 10}, 11, ["search"]),
+        ({"search": None, "tags": 9}, 3, ["search"]),
+        ({"search": 10}, None, ["search"]),
+        ({}, None, []),
+    ],
+)
+def test_unconfirmed_filters_are_those_whose_removal_adds_no_case(without, count_with, names):
+    assert unconfirmed(without, count_with) == names
 
 
 def test_unconfirmed_message():
-    message = unconfirmed_message(["search", "tags"], 12, 12)
-    assert message.startswith("cannot confirm that the tenant applied filters.search, filters.tags: ")
-    assert "holds no more cases (12, against 12 with them)" in message
-    assert "No cases are returned" in message
-    assert "add one the module can check (status, priority, case_ids, or metadata" in message
-    assert "gives no count" in unconfirmed_message(["search"], None, None)
+    one = unconfirmed_message(["search"], {"search": 12}, 12)
+    assert one.startswith(
+        "cannot confirm that the tenant applied filters.search: the listed cases cannot show it, and without it the "
+        "list holds no more cases than with all the filters (12, against 12 with them). No cases are returned"
+    )
+    assert one.endswith(
+        "If the filter really leaves no case out, drop it, or add a filter the module can check on every case "
+        "(status, priority, case_ids, tags, and_tags, or_tags, exclude_tags or metadata)."
+    )
+    two = unconfirmed_message(["search", "tags"], {"search": 12, "tags": 13}, 13)
+    assert two.startswith(
+        "cannot confirm that the tenant applied filters.search, filters.tags: the listed cases cannot show them, and "
+        "without each of them the list holds no more cases than with all the filters (12 without filters.search, 13 "
+        "without filters.tags, against 13 with them)."
+    )
+    assert "If the filters really leave no case out, drop them" in two
+    assert "give no count (meta.count) to compare the list with and without it" in unconfirmed_message(
+        ["search"], {"search": None}, 3
+    )
 
 
+SOURCES = ["edr", "EDR", "siem", "mail"]
+TAGS = ["edr", "EDR", "phishing", "beacon"]
 records = st.builds(
-    lambda case_id, status, priority, team, source: case_json(
+    lambda case_id, status, priority, team, source, tags: case_json(
         case_record(
             case_id,
-            {"status": status, "priority": priority, "team_id": team, "metadata": {"source": source}},
+            {"status": status, "priority": priority, "team_id": team, "tags": tags, "metadata": {"source": source}},
         )
     ),
     case_id=st.integers(1, 50),
     status=st.sampled_from(STATUSES),
     priority=st.sampled_from(PRIORITIES),
     team=st.integers(1, 3),
-    source=st.sampled_from(["edr", "siem", "mail"]),
+    source=st.sampled_from(SOURCES),
+    tags=st.lists(st.sampled_from(TAGS), unique=True, max_size=3),
 )
 checkable_filters = st.fixed_dictionaries(
     {},
@@ -417,12 +610,24 @@ checkable_filters = st.fixed_dictionaries(
         "status": st.sampled_from(STATUSES),
         "priority": st.lists(st.sampled_from(PRIORITIES), min_size=1, max_size=2),
         "case_ids": st.lists(st.integers(1, 50), min_size=1, max_size=5),
-        "metadata": st.fixed_dictionaries({"source": st.sampled_from(["edr", "siem", "mail"])}),
+        "metadata": st.fixed_dictionaries({"source": st.sampled_from(SOURCES)}),
     },
-)
+).filter(bool)
 
 
 @given(record=records, filters=checkable_filters)
 def test_a_case_contradicts_the_filters_exactly_when_the_simulator_would_leave_it_out(record, filters):
     sent = check_filters(filters)
     assert (contradiction(sent, None, record) is None) == case_matches(record, sent)
+
+
+@given(
+    record=records,
+    name=st.sampled_from(["tags", "and_tags", "or_tags", "exclude_tags"]),
+    wanted=st.lists(st.sampled_from(TAGS), min_size=1, max_size=3),
+)
+def test_a_tag_verdict_agrees_with_the_simulator_whenever_it_decides(record, name, wanted):
+    """The simulator reads `tags` as "all of them": a verdict must hold for that reading too."""
+    found = verdict(name, wanted, record)
+    if found is not None:
+        assert found == case_matches(record, {name: wanted})
