@@ -16,17 +16,23 @@ description:
   - Asks for 500 cases per page, the most Tines allows (older tenants allow 50 and answer with fewer), and
     follows the pagination of each answer to the last page, so 1,100 matching cases cost 3 requests. The next
     page is requested from O(tenant_url) with its page number, never from a link in the answer.
-  - Before it returns anything, it checks the listed cases against the filters they can show, and fails rather
-    than return a list that shows signs of ignored filters (see the notes).
+  - Before it returns anything, it checks the listed cases against the filters they can show, asks the tenant for
+    evidence of the others, and fails rather than return a list it has no evidence was filtered (see the notes).
 author:
   - Tines Cases contributors (@tines-cases)
 options:
   filters:
     description:
       - The cases to list, by the filters Tines documents for its case list, under the names Tines gives them,
-        for example V(status), V(priority), V(case_ids), V(metadata), V(tags), V(and_tags), V(or_tags),
-        V(exclude_tags), V(search), V(assignees), V(start_date) and V(end_date). Names are sent as given, and
-        several filters must all match.
+        which are V(status), V(priority), V(case_ids), V(metadata), V(tags), V(and_tags), V(or_tags),
+        V(exclude_tags), V(search), V(assignees), V(and_assignees), V(exclude_assignees), V(authors),
+        V(exclude_authors), V(records), V(sub_status_names), the date ranges V(start_date), V(end_date),
+        V(updated_at_start_date), V(updated_at_end_date), V(resolved_at_start_date) and V(resolved_at_end_date), and
+        the deprecated V(assignee_emails), V(author_emails) and V(unassigned). Several filters must all match.
+      - Any other name (a typo such as V(stauts), or a filter Tines does not document) is refused before any
+        request, with the documented names in the message, because a tenant would ignore it and list cases it was
+        meant to leave out.
+      - Leave O(filters) out to list every case; an empty V({}) is refused like the other empty filters below.
       - A filter's value is a single value or a list of them. Strings are sent as they are, V(true)/V(false) as
         C(true) and C(false), numbers in decimal and dates in ISO 8601 form (an unquoted V(2026-11-28) as
         C(2026-11-28)).
@@ -39,7 +45,7 @@ options:
       - Refused before any request, on every path, are a dictionary for any other filter, a list or dictionary
         inside V(metadata), a null value, an empty or blank value, an empty list or an empty V(metadata) (a query
         string cannot carry them, or Tines would most likely take them as no filter and list every case), and
-        names or metadata keys holding V([) or V(]).
+        metadata keys holding V([) or V(]).
       - "How the filters travel is an assumption: Tines documents C(filters) as an object among the query
         parameters, without saying how it is encoded. The module sends the usual bracket form:
         C(filters[status]=OPEN), C(filters[case_ids][]=318&filters[case_ids][]=319),
@@ -77,25 +83,36 @@ extends_documentation_fragment:
   - tines.cases.attributes.info_module
 notes:
   - >-
-    The check against ignored filters: every listed case is compared with the filters its fields can show,
-    C(status) and C(priority) (letter case ignored), C(case_ids) (the case's number), C(metadata) (when the list
-    shows the case's metadata; letter case ignored) and O(team_id) (the case's C(team.id)). One case that
-    contradicts one of them shows that the tenant did not apply it: the task fails with a message that names the
-    filter, and returns no cases, so that a loop over the result never acts on every case of the tenant.
+    The check against ignored filters, on every listed case: C(status) and C(priority) (letter case ignored),
+    C(case_ids) (the case's number), C(metadata) (values compared exactly, letter case included, as Tines stores
+    them), O(team_id) (the case's C(team.id)), and the tag filters when the list shows the case's C(tags):
+    C(tags) and C(or_tags) need at least one of their tags on the case, C(and_tags) all of them, C(exclude_tags)
+    none of them. One case that contradicts a filter shows that the tenant did not apply it: the task fails with
+    a message that names the filter, and returns no cases, so that a loop over the result never acts on every
+    case of the tenant.
   - >-
-    Filters that no listed case can contradict (such as C(search), the tag filters, C(assignees) and the date
-    ranges, and C(metadata) when the list leaves metadata out) are believed when a filter of the same task is
-    confirmed by a listed case that shows its field: the tenant then evidently read the bracket form. A task
-    whose filters are all of that kind costs one more request, the same list without filters and with one case
-    per page, and its filters are believed only if they left cases out, that is when the tenant counts more cases
-    without them than with them (C(meta.count)). Otherwise the task fails and returns no cases, also when the
-    filters really match every case the key can see; add a filter the module can check to such a task. A list
-    that comes back empty is returned as it is. O(team_id) travels as a plain parameter, so it confirms nothing
-    about the filters.
+    Evidence for the other filters. A filter no listed case can show (C(search), the assignee and author filters,
+    C(records), C(sub_status_names), C(unassigned), the date ranges), and a checkable filter that some listed case
+    cannot settle (C(metadata) when the list leaves metadata out, a tag that differs only in letter case, or
+    C(tags) with several tags on a case that carries some of them, which Tines may read as "any" or "all"), is
+    believed only with evidence of its own: the same list without that filter, the others and O(team_id) the
+    same, must hold more cases than the list with every filter (each count is C(meta.count) of a request for one
+    case per page). The count without the filter is always requested first, so a case created in between makes
+    the check fail, never pass.
   - >-
-    Filter names are not checked against a list: a misspelled name is a filter the tenant ignores. In a task
-    whose only filters cannot be checked, the check above catches it; next to a confirmed filter, it is
-    believed like the others.
+    What the evidence costs a tenant that applies the filters: nothing when every filter is checked on the
+    listed cases (for example C(status) with C(metadata)); one request per filter the cases cannot show (one for
+    the usual task with one C(search)), made before the listing, whose first page gives the count with every
+    filter; and for checkable filters that some listed case cannot settle, one request each after the listing
+    plus one more for the count with every filter. A filter that leaves no case out (it matches every case the
+    other filters select) cannot be told from an ignored one: the task fails and returns no cases; drop such a
+    filter. A list that comes back empty needs no evidence and is returned as it is.
+  - >-
+    Pagination that does not end is refused: the task fails with a message that names the pagination, and
+    returns no cases, when a page lists no case that an earlier page did not yet names a next page (a tenant
+    that ignores the page number), when the next page named is past C(meta.pages), or when the pages go on after
+    the number of requests the first page's C(meta.count) allows (the count divided by that page's size, plus
+    two).
   - >-
     A case that moves from one page to the next while the pages are read (for example one edited during a
     listing in V(RECENTLY_EDITED) order) is returned once.
