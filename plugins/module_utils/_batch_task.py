@@ -23,12 +23,12 @@ from ansible_collections.tines.cases.plugins.module_utils._batch_plan import (
     failure_message,
     id_chunks,
     listed_metadata,
+    metadata_gap,
     needs_fresh_read,
     progress_line,
     summary_of,
-    untrusted_listing,
 )
-from ansible_collections.tines.cases.plugins.module_utils._case_list_task import list_cases
+from ansible_collections.tines.cases.plugins.module_utils._case_list_task import FiltersNotApplied, list_cases
 from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
 from ansible_collections.tines.cases.plugins.module_utils._connection import client_from_params, with_warnings
 from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import has_changes, plan_changes
@@ -65,8 +65,7 @@ def run_batch(params, check_mode=False, diff_mode=False, environment=None, progr
 def current_metadata(client, request, pool):
     """(the chosen BatchCases in order, {case_id: metadata as listed}); cases missing from it are read one by one."""
     if request.chosen is None:
-        query = CaseQuery(request.query.filters, request.query.team_id, None, None)
-        cases = list_cases(client, query)
+        cases = list_cases(client, CaseQuery(request.query.filters, request.query.team_id, None, None))
         chosen = [BatchCase(case["case_id"], request.desired) for case in cases]
         listed = listed_metadata(cases)
         if len(listed) < len(cases):
@@ -76,16 +75,20 @@ def current_metadata(client, request, pool):
 
 
 def listed_by_ids(client, case_ids, pool):
-    """{case_id: metadata} from list requests of ID_CHUNK ids each, or {} when the list cannot be trusted.
+    """{case_id: metadata} from list requests of ID_CHUNK ids each, or {} when the list cannot stand in for reads.
 
-    The first chunk is asked alone: a tenant that ignores the id filter is found out
-    before the other chunks are sent.
+    The first chunk is asked alone: a tenant that ignores the id filter, or leaves
+    metadata out, is found out before the other chunks are sent.
     """
     chunks = id_chunks(case_ids)
     if not chunks:
         return {}
-    first = list_chunk(client, chunks[0])
-    problem = untrusted_listing(chunks[0], first)
+    try:
+        first = list_chunk(client, chunks[0])
+    except FiltersNotApplied:
+        client.warnings.append("the tenant's case list did not apply filters[case_ids][]" + FALLBACK)
+        return {}
+    problem = metadata_gap(first)
     if problem:
         client.warnings.append(problem + FALLBACK)
         return {}

@@ -31,6 +31,10 @@ from ansible_collections.tines.cases.plugins.module_utils._client import TinesEr
 from ansible_collections.tines.cases.plugins.module_utils._connection import client_from_params, with_warnings
 
 
+class FiltersNotApplied(TinesError):
+    """The tenant's answer shows that it did not apply a filter, or gives no evidence that it did."""
+
+
 def read_page(client, pairs):
     """(cases, meta) of one list request."""
     path = list_path(pairs)
@@ -52,7 +56,7 @@ def counts_without(client, query, names):
 def _require_evidence(without, count_with):
     names = unconfirmed(without, count_with)
     if names:
-        raise TinesError(unconfirmed_message(names, without, count_with))
+        raise FiltersNotApplied(unconfirmed_message(names, without, count_with))
 
 
 def confirm_filters(client, query, names=None):
@@ -85,7 +89,7 @@ def list_cases(client, query):
         cases, meta = read_page(client, pairs)
         problem = first_contradiction(query.filters, query.team_id, cases)
         if problem:
-            raise TinesError(problem)
+            raise FiltersNotApplied(problem)
         if paging.requests == 0 and cases:
             _require_evidence(without, count_of(meta))
         to_confirm.extend(name for name in undecided(query.filters, cases) if name not in to_confirm)
