@@ -28,7 +28,7 @@ options:
   cases:
     description:
       - The cases to act on, each a dictionary with C(case_id) (a positive integer) and, optionally, C(metadata)
-        (a dictionary), the pairs that case must have, merged over O(metadata) (the case's own value wins for
+        (a dictionary of the pairs that case must have, merged over O(metadata); the case's own value wins for
         the same key).
       - Refused before any request when an item is not a dictionary, has no C(case_id), holds keys other than
         C(case_id) and C(metadata), or names a case another item names too.
@@ -44,8 +44,8 @@ options:
   filters:
     description:
       - Act on the cases that M(tines.cases.tines_case_info) lists for these filters, with the same names, the
-        same encoding and the same check; a tenant whose answer shows that it ignored the filters fails the task
-        before anything is written.
+        same encoding and the same check (a tenant whose answer shows that it ignored the filters fails the task
+        before anything is written).
     type: dict
   team_id:
     description:
@@ -112,7 +112,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Queue every open case from the EDR for triage, in one task
+- name: Escalate every open case from the EDR, in one task
   tines.cases.tines_case_metadata_batch:
     tenant_url: https://acme.tines.com
     api_key: "{{ tines_api_key }}"
@@ -121,22 +121,22 @@ EXAMPLES = r"""
       metadata:
         source: edr
     metadata:
-      triage_queue: tier-1
-  register: queued
+      escalation: tier-2
+  register: escalated
 
-- name: Say how many were queued
+- name: Say how many were escalated
   ansible.builtin.debug:
-    msg: "{{ queued.summary.changed }} of {{ queued.summary.total }} case(s) queued"
+    msg: "{{ escalated.summary.changed }} of {{ escalated.summary.total }} case(s) escalated"
 
 - name: Give each case its own ticket, and all of them the run (credentials from TINES_TENANT_URL and TINES_API_KEY)
   tines.cases.tines_case_metadata_batch:
     cases:
       - case_id: 318
         metadata:
-          ticket: OPS-7790
+          ticket: OPS-7800
       - case_id: 319
         metadata:
-          ticket: OPS-7791
+          ticket: OPS-7801
     metadata:
       ansible_run: "{{ ansible_run_id | default('manual') }}"
     overwrite: true
