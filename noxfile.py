@@ -241,6 +241,12 @@ def unit(session):
     _pytest(session, "tests/unit", "tests/simulator", "-n", "2")
 
 
+def eda(session):
+    """The event source: main() over the simulator, and real ansible-rulebook runs (Java 17) of examples/rulebooks."""
+    session.install(core(DEV), "ansible-rulebook", "-r", "requirements.txt", "-r", "tests/requirements-pytest.txt")
+    _pytest(session, "tests/eda", "-n", "2")
+
+
 def demo(session):
     """scripts/demo.sh, then the simulator guide's CI example: tag_cases.yml must leave ci/expected.json."""
     session.run("bash", "scripts/demo.sh", *session.posargs, external=True)
@@ -281,6 +287,7 @@ add_ansible_test("sanity", NEWEST)
 add_e2e(LOWEST)
 add_ansible_test("sanity", DEV)
 session(build_import_check)
+session(eda)
 add_ansible_test("units", DEV, check=_units_ran)
 add_ansible_test("integration", DEV)
 for _release in RELEASES:

@@ -98,7 +98,7 @@ def test_two_limits_on_one_key_in_two_processes_share_the_file_while_it_grows(ur
     assert ready.wait(30)
     lenient = FORK.Process(target=_pace, args=(url, runtime, 8, 1.0, 16, results))
     lenient.start()
-    reports = dict((limit, (warnings, times)) for limit, warnings, times in (results.get(timeout=60) for _ in "ab"))
+    reports = dict((limit, (warnings, times)) for limit, warnings, times in (results.get(timeout=60) for _process in "ab"))
     strict.join(10)
     lenient.join(10)
     assert reports[3][0] == [] and reports[8][0] == [], reports
@@ -440,7 +440,7 @@ def test_processes_starting_at_once_all_share_one_budget(url, tmp_path, salt, pr
             with open(os.path.join(directory, "name-salt"), "wb") as handle:
                 handle.write(salt)
         barrier, results = FORK.Barrier(processes), FORK.Queue()
-        children = [FORK.Process(target=_open_budget, args=(url, runtime, barrier, results)) for _ in range(processes)]
+        children = [FORK.Process(target=_open_budget, args=(url, runtime, barrier, results)) for _process in range(processes)]
         for child in children:
             child.start()
         warnings = [results.get(timeout=120) for _child in children]
@@ -493,9 +493,12 @@ def test_whatever_happens_waits_stay_bounded_and_no_window_holds_more_than_a_lim
     """
     with tempfile.TemporaryDirectory() as directory:
         simulation = Simulation(os.path.join(directory, "shared.budget"), window, limits)
-        for step in steps:
-            simulation.take(step)
-        simulation.finish()
+        try:
+            for step in steps:
+                simulation.take(step)
+            simulation.drain()
+        finally:
+            simulation.close()
     for sends in simulation.segments:
         for sent, order, limit in sends:
             assert (
@@ -548,8 +551,7 @@ class Simulation:
         while self.waiting:
             self.run_until(min(at for at, _then in self.waiting.values()))
 
-    def finish(self):
-        self.drain()
+    def close(self):
         for _limit, store in self.processes:
             store.close()
 
