@@ -98,7 +98,9 @@ def test_two_limits_on_one_key_in_two_processes_share_the_file_while_it_grows(ur
     assert ready.wait(30)
     lenient = FORK.Process(target=_pace, args=(url, runtime, 8, 1.0, 16, results))
     lenient.start()
-    reports = dict((limit, (warnings, times)) for limit, warnings, times in (results.get(timeout=60) for _process in "ab"))
+    reports = dict(
+        (limit, (warnings, times)) for limit, warnings, times in (results.get(timeout=60) for _process in "ab")
+    )
     strict.join(10)
     lenient.join(10)
     assert reports[3][0] == [] and reports[8][0] == [], reports
@@ -440,7 +442,9 @@ def test_processes_starting_at_once_all_share_one_budget(url, tmp_path, salt, pr
             with open(os.path.join(directory, "name-salt"), "wb") as handle:
                 handle.write(salt)
         barrier, results = FORK.Barrier(processes), FORK.Queue()
-        children = [FORK.Process(target=_open_budget, args=(url, runtime, barrier, results)) for _process in range(processes)]
+        children = [
+            FORK.Process(target=_open_budget, args=(url, runtime, barrier, results)) for _process in range(processes)
+        ]
         for child in children:
             child.start()
         warnings = [results.get(timeout=120) for _child in children]
