@@ -258,5 +258,7 @@ def test_tines_message_is_shown_for_every_error_body_shape(plays, sim):
             expected += f" (Tines said: {tines_says})"
         assert result["msg"] == expected, shape
         assert result["status"] == 422
-        assert out.calls(name) == [GET(case_id), POST(case_id, {"c": "3", "d": "4"})]
-        assert out.statuses(name) == [200, 422]
+        # After a 422 on POST the case is read again: had another run added some of the keys, only the rest
+        # would be sent; none appeared, so the 422 stands.
+        assert out.calls(name) == [GET(case_id), POST(case_id, {"c": "3", "d": "4"}), GET(case_id)]
+        assert out.statuses(name) == [200, 422, 200]
