@@ -72,6 +72,7 @@ from ansible_collections.tines.cases.plugins.module_utils._connection import (
     client_from_params,
     connection_warnings,
 )
+from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import case_number
 from ansible_collections.tines.cases.plugins.module_utils._metadata_task import read_metadata
 from ansible_collections.tines.cases.plugins.module_utils._module_adapter import unexpected_message
 from ansible_collections.tines.cases.plugins.module_utils._redact import redact, secrets_of
@@ -111,17 +112,10 @@ class LookupModule(LookupBase):
 
     @staticmethod
     def _read(terms, params):
-        case_ids = [check_case_id(_case_number(term)) for term in terms]
+        case_ids = [check_case_id(case_number(term) or term) for term in terms]
         client = client_from_params(params)
         try:
             return [read_metadata(client, case_id) for case_id in case_ids]
         finally:
             for warning in connection_warnings(params) + client.warnings:
                 Display().warning(warning)
-
-
-def _case_number(term):
-    """A case number from a term: an int, or a string of digits as templates often give."""
-    if isinstance(term, str) and term.strip().isdigit():
-        return int(term)
-    return term

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import (
     MetadataInputError,
+    case_number,
     desired_metadata,
 )
 
@@ -35,14 +36,9 @@ class BatchInputError(ValueError):
     """The task's choice of cases cannot be acted on; raised before any request."""
 
 
-def case_number(value, label):
-    """A case number from an int or a string of digits (templates often give strings)."""
-    number = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    if number is None or number <= 0:
+def _case_number(value, label):
+    number = case_number(value)
+    if number is None:
         raise BatchInputError("%s must be a positive case number, got %r" % (label, value))
     return number
 
@@ -75,7 +71,7 @@ def cases_from_items(items, common, allow_null=False):
             own = {}
         chosen.append(
             BatchCase(
-                case_number(item["case_id"], label + ".case_id"),
+                _case_number(item["case_id"], label + ".case_id"),
                 {**common, **_desired(own, label + ".metadata", allow_null)},
             )
         )
@@ -85,7 +81,7 @@ def cases_from_items(items, common, allow_null=False):
 def cases_from_ids(case_ids, metadata, allow_null=False):
     desired = _desired(metadata, "metadata", allow_null)
     return _unique(
-        [BatchCase(case_number(value, "case_ids[%d]" % index), desired) for index, value in enumerate(case_ids)]
+        [BatchCase(_case_number(value, "case_ids[%d]" % index), desired) for index, value in enumerate(case_ids)]
     )
 
 

@@ -23,6 +23,7 @@ from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import 
     MetadataInputError,
     canonical_key,
     canonical_value,
+    case_number,
 )
 
 LIST_PATH = "/api/v2/cases"
@@ -189,12 +190,8 @@ def _text(value, label):
 
 def _case_id(value, label):
     """A case number as decimal text: a positive integer, or a string of digits."""
-    number = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and value.strip().isdigit():
-        number = int(value.strip())
-    if number is None or number <= 0:
+    number = case_number(value)
+    if number is None:
         raise FilterInputError("%s must hold positive case numbers, got %r" % (label, value))
     return str(number)
 

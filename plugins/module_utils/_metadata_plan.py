@@ -77,6 +77,16 @@ def desired_metadata(metadata, allow_null=False):
     return desired
 
 
+def case_number(value):
+    """A case number from a positive int or a string of digits (templates often give strings), else None."""
+    number = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+    return number if number is not None and number > 0 else None
+
+
 def canonical_key(key):
     if isinstance(key, bool) or not isinstance(key, (str, int)):
         raise MetadataInputError("metadata keys must be strings, got %r" % (key,))
