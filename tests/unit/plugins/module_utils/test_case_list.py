@@ -396,7 +396,7 @@ def test_paging_allows_two_pages_beyond_what_the_first_count_fills():
     assert paging.advance({"next_page_number": None}, 3, True) is None
     # A tenant that gives no count is bounded by its other signs only.
     endless = Paging()
-    assert [endless.advance({"next_page": "https://t/next"}, 1, True) for _ in range(100)][-1] == 101
+    assert [endless.advance({"next_page": "https://t/next"}, 1, True) for _page in range(100)][-1] == 101
 
 
 # --- verification -----------------------------------------------------------------
