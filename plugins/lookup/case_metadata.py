@@ -65,7 +65,11 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 from ansible_collections.tines.cases.plugins.module_utils._arguments import check_case_id, validated_options
-from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError
+from ansible_collections.tines.cases.plugins.module_utils._client import (
+    REQUESTS_IMPORT_ERROR,
+    TinesError,
+    unexpected_message,
+)
 from ansible_collections.tines.cases.plugins.module_utils._connection import (
     CONNECTION_ARGUMENT_SPEC,
     MissingCredential,
@@ -74,7 +78,6 @@ from ansible_collections.tines.cases.plugins.module_utils._connection import (
 )
 from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import case_number
 from ansible_collections.tines.cases.plugins.module_utils._metadata_task import read_metadata
-from ansible_collections.tines.cases.plugins.module_utils._module_adapter import unexpected_message
 from ansible_collections.tines.cases.plugins.module_utils._redact import redact, secrets_of
 
 WHERE_VARIABLES_ARE_READ = (

@@ -29,7 +29,7 @@ from ansible_collections.tines.cases.plugins.module_utils._batch_plan import (
     summary_of,
 )
 from ansible_collections.tines.cases.plugins.module_utils._case_list_task import FiltersNotApplied, list_cases
-from ansible_collections.tines.cases.plugins.module_utils._client import TinesError
+from ansible_collections.tines.cases.plugins.module_utils._client import TinesError, unexpected_message
 from ansible_collections.tines.cases.plugins.module_utils._connection import client_from_params, with_warnings
 from ansible_collections.tines.cases.plugins.module_utils._metadata_plan import has_changes, plan_changes
 from ansible_collections.tines.cases.plugins.module_utils._metadata_task import (
@@ -117,8 +117,7 @@ def settle_case(client, case, listed, params, check_mode):
     except TinesError as exc:
         return case_entry(case.case_id, before, None, False, str(exc)), before
     except Exception as exc:  # pylint: disable=broad-except
-        message = "unexpected %s: %s" % (type(exc).__name__, client.scrub(str(exc)))
-        return case_entry(case.case_id, before, None, False, message), before
+        return case_entry(case.case_id, before, None, False, client.scrub(unexpected_message(exc))), before
     return case_entry(case.case_id, after, done, has_changes(done)), before
 
 

@@ -189,6 +189,12 @@ def _message_from(data):
     return None
 
 
+def unexpected_message(exc):
+    """What a user is told about an exception no rule expected: its type and its text."""
+    text = str(exc).strip()
+    return "unexpected error in tines.cases: %s%s" % (type(exc).__name__, ": " + text if text else "")
+
+
 def truncate(text, limit=MESSAGE_LIMIT):
     return text if len(text) <= limit else text[: limit - 3] + "..."
 

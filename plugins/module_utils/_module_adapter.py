@@ -18,7 +18,12 @@ from __future__ import annotations
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.tines.cases.plugins.module_utils._client import REQUESTS_IMPORT_ERROR, TinesError, shown_url
+from ansible_collections.tines.cases.plugins.module_utils._client import (
+    REQUESTS_IMPORT_ERROR,
+    TinesError,
+    shown_url,
+    unexpected_message,
+)
 from ansible_collections.tines.cases.plugins.module_utils._connection import connection_warnings
 from ansible_collections.tines.cases.plugins.module_utils._redact import invocation, redact, secrets_of
 
@@ -36,12 +41,6 @@ def reported_invocation(argument_spec, params):
     if isinstance(params.get("tenant_url"), str):
         params = dict(params, tenant_url=shown_url(params["tenant_url"]))
     return invocation(argument_spec, params)
-
-
-def unexpected_message(exc):
-    """What a user is told about an exception no rule expected: its type and its text."""
-    text = str(exc).strip()
-    return "unexpected error in tines.cases: %s%s" % (type(exc).__name__, ": " + text if text else "")
 
 
 def unexpected_failure(exc):
