@@ -5,6 +5,8 @@ Fixtures:
     ansible_path   "inprocess" or "module" (parametrized): how the collection's action plugin runs
     run_playbook   run_playbook(playbook, *, extra_vars=None, check=False, diff=False, verbosity=0,
                    env=None, path="inprocess", timeout=300) -> PlaybookResult
+    plays          helpers.plays.Plays on `ansible_path`: plays.run(playbook, **options) -> Outcome,
+                   the results and the requests of each task
 
 Playbooks see ``tines_url``, ``tines_key`` and ``tines_read_only_key`` as extra vars.
 
@@ -39,6 +41,7 @@ from helpers.ansible_env import (
     make_tree,
     playbook_command,
 )
+from helpers.plays import Plays
 
 
 class PlaybookResult:
@@ -148,3 +151,8 @@ def run_playbook(sim, ansible_tree, tmp_path):
         return PlaybookResult(proc.returncode, proc.stdout, proc.stderr, _read_records(record))
 
     return run
+
+
+@pytest.fixture
+def plays(run_playbook, sim, ansible_path, tmp_path):
+    return Plays(run_playbook, sim, ansible_path, tmp_path)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import json
 
-import yaml
-from helpers.reliability import INFO, MD, calls, failure, task
+from helpers.plays import INFO, MD, calls, failure, play, task
 
 # A timeout Python's sockets cannot hold: requests lets the OverflowError through, which no rule of the
 # collection expects. (Should the option ever be bounded, this test needs another way to raise one.)
@@ -27,18 +26,13 @@ EMPTY_KEY = (
 PASSWORD = "Hunter2pw"
 
 
-def localhost(*tasks, **keywords):
-    play = {"name": "edges", "hosts": "localhost", "gather_facts": False, **keywords, "tasks": list(tasks)}
-    return yaml.safe_dump([play], sort_keys=False, width=1000)
-
-
 def unexpected_playbook(lookup):
     credentials = {"tenant_url": "{{ tines_url }}", "api_key": "{{ tines_key }}", "timeout": HUGE_TIMEOUT}
     tasks = [task("module task", INFO, case_id=42, ignore_errors=True, **credentials)]
     if lookup:
         template = "{{ lookup('tines.cases.case_metadata', 7, tenant_url=tines_url, timeout=%s) }}" % HUGE_TIMEOUT
         tasks.append({"name": "lookup", "ansible.builtin.debug": {"msg": template}, "ignore_errors": True})
-    return localhost(*tasks)
+    return play(tasks, defaults=None)
 
 
 def test_an_unexpected_exception_fails_with_its_type_and_text_and_no_traceback(sim, run_playbook, ansible_path):
@@ -75,8 +69,8 @@ def test_a_local_task_that_becomes_runs_the_module_through_the_become_method(sim
     trace = tmp_path / "become-trace"
     tag = {"triage": "done"}
     result = run_playbook(
-        localhost(
-            task("tag as root", MD, case_id=42, metadata=tag, tenant_url="{{ tines_url }}", api_key="{{ tines_key }}"),
+        play(
+            [task("tag as root", case_id=42, metadata=tag)],
             become=True,
             become_method="tines_test_trace",
         ),
@@ -94,27 +88,30 @@ def test_an_empty_option_falls_back_to_the_variable_or_says_it_is_empty(sim, run
     tag = {"triage": "done"}
     unset = "{{ tines_unset | default('') }}"
     result = run_playbook(
-        localhost(
-            task(
-                "empty url, variable set",
-                MD,
-                case_id=42,
-                metadata=tag,
-                tenant_url=unset,
-                api_key="{{ tines_key }}",
-                environment={"TINES_TENANT_URL": "{{ tines_url }}"},
-            ),
-            task(
-                "empty key, variable set",
-                MD,
-                case_id=7,
-                metadata=tag,
-                tenant_url="{{ tines_url }}",
-                api_key=unset,
-                environment={"TINES_API_KEY": "{{ tines_key }}"},
-            ),
-            task("empty url", INFO, case_id=42, tenant_url=unset, api_key="{{ tines_key }}", ignore_errors=True),
-            task("empty key", INFO, case_id=42, tenant_url="{{ tines_url }}", api_key=unset, ignore_errors=True),
+        play(
+            [
+                task(
+                    "empty url, variable set",
+                    MD,
+                    case_id=42,
+                    metadata=tag,
+                    tenant_url=unset,
+                    api_key="{{ tines_key }}",
+                    environment={"TINES_TENANT_URL": "{{ tines_url }}"},
+                ),
+                task(
+                    "empty key, variable set",
+                    MD,
+                    case_id=7,
+                    metadata=tag,
+                    tenant_url="{{ tines_url }}",
+                    api_key=unset,
+                    environment={"TINES_API_KEY": "{{ tines_key }}"},
+                ),
+                task("empty url", INFO, case_id=42, tenant_url=unset, api_key="{{ tines_key }}", ignore_errors=True),
+                task("empty key", INFO, case_id=42, tenant_url="{{ tines_url }}", api_key=unset, ignore_errors=True),
+            ],
+            defaults=None,
         ),
         path=ansible_path,
     )
@@ -129,9 +126,7 @@ def test_an_empty_option_falls_back_to_the_variable_or_says_it_is_empty(sim, run
 def test_a_password_in_the_tenant_url_is_never_shown(sim, run_playbook, ansible_path):
     url = f"https://deploy:{PASSWORD}@acme.tines.com"
     result = run_playbook(
-        localhost(
-            task("password in the url", INFO, case_id=42, tenant_url=url, api_key="{{ tines_key }}", ignore_errors=True)
-        ),
+        play([task("password in the url", INFO, case_id=42, tenant_url=url, ignore_errors=True)]),
         path=ansible_path,
         verbosity=3,
         env={"ANSIBLE_INJECT_INVOCATION": "true"},

@@ -7,14 +7,7 @@ from __future__ import annotations
 
 import datetime
 
-import pytest
-from helpers.plays import DELETE, GET, POST, PUT, Plays, assert_lifecycle, assert_unchanged, lifecycle, md, play
-
-
-@pytest.fixture
-def plays(run_playbook, sim, ansible_path, tmp_path):
-    return Plays(run_playbook, sim, ansible_path, tmp_path)
-
+from helpers.plays import DELETE, GET, POST, PUT, assert_lifecycle, assert_unchanged, lifecycle, play, task
 
 BEFORE = {"source": "edr", "ticket": "OPS-1"}  # case 42 in the sim fixture
 
@@ -52,7 +45,7 @@ def test_adds_only_missing_keys_check_predicts_and_reruns_are_one_get(plays, sim
     assert sim.get_case(42) == AFTER
 
     # A second ansible-playbook run of the same task: "priority: 3" still matches the stored "3".
-    again = plays.run(play([md("add", case_id=42, metadata=ASKED)]))
+    again = plays.run(play([task("add", case_id=42, metadata=ASKED)]))
     assert again.rc == 0, again
     assert_unchanged(again.task("add"), AFTER)
     assert again.status("add") == "ok"
@@ -66,8 +59,8 @@ def test_result_is_right_when_writes_answer_201_with_only_the_sent_keys(plays, s
     out = plays.run(
         play(
             [
-                md("add", case_id=42, metadata={"owner": "blue-team", "source": "siem"}),
-                md("add and update", case_id=43, metadata={"a": 1, "b": "new", "c": 3}, overwrite=True),
+                task("add", case_id=42, metadata={"owner": "blue-team", "source": "siem"}),
+                task("add and update", case_id=43, metadata={"a": 1, "b": "new", "c": 3}, overwrite=True),
             ]
         )
     )
@@ -92,8 +85,8 @@ def test_check_diff_then_diff_on_the_command_line(plays, sim):
     """The pipeline pattern of the user guide: plan with --check --diff, apply with --diff."""
     playbook = play(
         [
-            md("add owner", case_id=42, metadata={"owner": "blue-team"}),
-            md("nothing to add", case_id=42, metadata={"source": "siem"}),
+            task("add owner", case_id=42, metadata={"owner": "blue-team"}),
+            task("nothing to add", case_id=42, metadata={"source": "siem"}),
         ]
     )
     after = {**BEFORE, "owner": "blue-team"}
@@ -126,9 +119,9 @@ def test_key_limit_is_checked_on_the_final_map_before_any_write(plays, sim):
     out = plays.run(
         play(
             [
-                md("three more", case_id=50, metadata={"x1": "a", "x2": "b", "x3": "c"}, ignore_errors=True),
-                md("up to one hundred", case_id=51, metadata={"x1": "a", "x2": "b"}),
-                md("purge makes room", case_id=52, metadata={**kept, "new": "n"}, purge=True),
+                task("three more", case_id=50, metadata={"x1": "a", "x2": "b", "x3": "c"}, ignore_errors=True),
+                task("up to one hundred", case_id=51, metadata={"x1": "a", "x2": "b"}),
+                task("purge makes room", case_id=52, metadata={**kept, "new": "n"}, purge=True),
             ]
         )
     )

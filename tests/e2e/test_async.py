@@ -12,7 +12,7 @@ import ansible.release
 import tines_sim
 import yaml
 from helpers.ansible_env import ANSIBLE_PLAYBOOK, REPO_ROOT, environment
-from helpers.reliability import calls, playbook, task
+from helpers.plays import async_tasks, calls, play, task
 
 GUIDE = REPO_ROOT / "docs" / "docsite" / "rst" / "user_guide.rst"
 RUNNER = REPO_ROOT / "examples" / "ci" / "test-playbooks.sh"
@@ -25,27 +25,12 @@ def test_async_with_poll_and_with_async_status(sim, run_playbook, ansible_path):
     for case_id in (31, 32, 33):
         sim.set_case(case_id, {"source": "edr"})
     tag = {"triage": "done"}
-    result = run_playbook(
-        playbook(
-            task("async, polled", case_id=31, metadata=tag, register="polled", async_=30, poll=1),
-            task("async, fire and forget", case_id=32, metadata=tag, register="job", async_=30, poll=0),
-            task(
-                "wait for the job",
-                module="ansible.builtin.async_status",
-                jid="{{ job.ansible_job_id }}",
-                register="finished",
-                until="finished is finished",
-                retries=60,
-                delay=1,
-            ),
-            *(
-                [task("async in check mode", case_id=33, metadata=tag, async_=30, poll=1, check_mode=True, diff=True)]
-                if ASYNC_CHECK_MODE
-                else []
-            ),
-        ),
-        path=ansible_path,
-    )
+    tasks = async_tasks((31, 32), tag)
+    if ASYNC_CHECK_MODE:
+        tasks.append(
+            task("async in check mode", case_id=33, metadata=tag, async_=30, poll=1, check_mode=True, diff=True)
+        )
+    result = run_playbook(play(tasks), path=ansible_path)
     assert result.rc == 0, str(result)
 
     polled = result.task("async, polled")
@@ -81,10 +66,8 @@ def guide_async_example():
 
 def test_the_guides_fire_and_forget_example_passes_the_ci_runner(ansible_tree, tmp_path):
     """examples/ci/test-playbooks.sh runs it three times: it changes the case once, then reports changed=0."""
-    play = [{"name": "the guide's async example", "hosts": "localhost", "gather_facts": False}]
-    play[0]["tasks"] = guide_async_example()
     playbook = tmp_path / "async_example.yml"
-    playbook.write_text(yaml.safe_dump(play, sort_keys=False))
+    playbook.write_text(play(guide_async_example(), defaults=None, name="the guide's async example"))
     seed = tmp_path / "cases.json"
     seed.write_text(json.dumps({"318": {}}))
     expected = tmp_path / "expected.json"

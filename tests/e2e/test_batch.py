@@ -8,26 +8,13 @@ requests are compared per case, in the order that case got them.
 from __future__ import annotations
 
 import pytest
-from helpers.plays import DELETE, GET, POST, PUT, Plays, play, task
+from helpers.plays import BATCH, DELETE, GET, LIST_PATH, POST, PUT, lifecycle, play, task
 from tines_sim import parse_query  # on sys.path through conftest.py
-
-BATCH = "tines.cases.tines_case_metadata_batch"
-LIST_PATH = "/api/v2/cases"
 
 OPEN_EDR = {case_id: {"status": "OPEN", "metadata": {"source": "edr"}} for case_id in range(101, 107)}
 CLOSED_EDR = {case_id: {"status": "CLOSED", "metadata": {"source": "edr"}} for case_id in (107, 108)}
 OPEN_SIEM = {case_id: {"status": "OPEN", "metadata": {"source": "siem"}} for case_id in (109, 110)}
 SEED = {**OPEN_EDR, **CLOSED_EDR, **OPEN_SIEM}
-
-
-def batch(name, **arguments):
-    return task(name, BATCH, **arguments)
-
-
-def lifecycle(prefix, **arguments):
-    """check, apply, check again, apply again: the same task four times."""
-    steps = [("check", True), ("apply", False), ("check again", True), ("apply again", False)]
-    return [batch(f"{prefix}: {step}", check_mode=check, **arguments) for step, check in steps]
 
 
 def list_queries(out, name):
@@ -54,10 +41,9 @@ def ok(out, name):
     return result
 
 
-@pytest.fixture
-def plays(run_playbook, sim, ansible_path, tmp_path):
+@pytest.fixture(autouse=True)
+def seed(sim):
     sim.reset(cases=SEED)
-    return Plays(run_playbook, sim, ansible_path, tmp_path)
 
 
 def test_add_only_sweeps_cost_the_list_pages_and_one_post_per_case(plays, sim):
@@ -68,7 +54,11 @@ def test_add_only_sweeps_cost_the_list_pages_and_one_post_per_case(plays, sim):
         metadata={"triage": "t1", "owner": "red"},
     )
     out = plays.run(
-        play(lifecycle("filters", **by_filters) + lifecycle("ids", **by_ids) + lifecycle("items", **by_items))
+        play(
+            lifecycle("filters", BATCH, diff=False, **by_filters)
+            + lifecycle("ids", BATCH, diff=False, **by_ids)
+            + lifecycle("items", BATCH, diff=False, **by_items)
+        )
     )
     assert out.rc == 0, out
 
@@ -112,9 +102,9 @@ def test_changes_and_removals_are_decided_from_a_fresh_read(plays, sim):
     tasks = []
     for prefix, arguments in (("overwrite", overwrite), ("purge", purge), ("absent", absent)):
         tasks += [
-            batch(f"{prefix}: check", check_mode=True, diff=True, **arguments),
-            batch(f"{prefix}: apply", diff=True, **arguments),
-            batch(f"{prefix}: apply again", **arguments),
+            task(f"{prefix}: check", BATCH, check_mode=True, diff=True, **arguments),
+            task(f"{prefix}: apply", BATCH, diff=True, **arguments),
+            task(f"{prefix}: apply again", BATCH, **arguments),
         ]
     out = plays.run(play(tasks))
     assert out.rc == 0, out
@@ -155,7 +145,7 @@ def test_changes_and_removals_are_decided_from_a_fresh_read(plays, sim):
 )
 def test_a_list_that_cannot_be_trusted_falls_back_to_one_read_per_case(plays, sim, option, reason):
     sim.set_options(**{option: option == "ignore_filters"})
-    out = plays.run(play([batch("tag two cases", case_ids=[110, 109], metadata={"owner": "blue"})]))
+    out = plays.run(play([task("tag two cases", BATCH, case_ids=[110, 109], metadata={"owner": "blue"})]))
     assert out.rc == 0, out
     result = ok(out, "tag two cases")
     assert any(warning.startswith(reason) for warning in result.get("warnings", [])), result.get("warnings")
@@ -171,9 +161,10 @@ def test_failed_cases_fail_the_task_after_every_other_case_is_done(plays, sim):
     out = plays.run(
         play(
             [
-                batch("tag four", case_ids=[101, 999, 102, 998], metadata={"owner": "blue"}, ignore_errors=True),
-                batch(
+                task("tag four", BATCH, case_ids=[101, 999, 102, 998], metadata={"owner": "blue"}, ignore_errors=True),
+                task(
                     "a refused change after an add",
+                    BATCH,
                     case_ids=[109, 110],
                     metadata={"source": "edr", "owner": "red"},
                     overwrite=True,
@@ -219,8 +210,9 @@ def test_requests_in_flight_share_the_rate_budget(plays, sim):
     out = plays.run(
         play(
             [
-                batch(
+                task(
                     "tag 80 cases",
+                    BATCH,
                     filters={"case_ids": list(range(1, 81))},
                     metadata={"owner": "blue"},
                     concurrency=16,
@@ -249,7 +241,7 @@ def test_bad_input_is_refused_before_any_request(plays, sim):
         "no concurrency": dict(case_ids=[101], metadata={"a": "b"}, concurrency=0),
         "a nested value": dict(case_ids=[101], metadata={"a": {"b": "c"}}),
     }
-    out = plays.run(play([batch(name, ignore_errors=True, **arguments) for name, arguments in refusals.items()]))
+    out = plays.run(play([task(name, BATCH, ignore_errors=True, **arguments) for name, arguments in refusals.items()]))
     messages = {name: out.task(name)["msg"] for name in refusals}
     assert messages == {
         "two ways to choose": "choose the cases in exactly one way: cases, case_ids, or filters and/or team_id "
@@ -272,8 +264,14 @@ def test_diff_output_and_no_key_anywhere(plays, sim):
     out = plays.run(
         play(
             [
-                batch("tag", case_ids=[101, 102], metadata={"owner": "blue"}),
-                batch("tag with a missing case", case_ids=[103, 999], metadata={"owner": "blue"}, ignore_errors=True),
+                task("tag", BATCH, case_ids=[101, 102], metadata={"owner": "blue"}),
+                task(
+                    "tag with a missing case",
+                    BATCH,
+                    case_ids=[103, 999],
+                    metadata={"owner": "blue"},
+                    ignore_errors=True,
+                ),
             ]
         ),
         diff=True,
@@ -293,7 +291,7 @@ def test_a_long_run_reports_its_progress_at_v(plays, sim, ansible_path):
     sim.reset(cases={case_id: {} for case_id in range(1, 61)})
     sim.set_options(latency=0.2)
     out = plays.run(
-        play([batch("tag slowly", case_ids=list(range(1, 61)), metadata={"owner": "blue"}, concurrency=1)]),
+        play([task("tag slowly", BATCH, case_ids=list(range(1, 61)), metadata={"owner": "blue"}, concurrency=1)]),
         verbosity=1,
     )
     assert out.rc == 0, out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 
 import pytest
-from helpers.reliability import CREDENTIALS, INFO, playbook, task
+from helpers.plays import CREDENTIALS, INFO, play, task
 
 # What an older version of the collection left after two rate_limit values: its header says 25 send times
 # (240 bytes), the file holds 200.
@@ -30,7 +30,7 @@ def reads(*rate_limits):
 @pytest.mark.parametrize(("first", "size"), [(None, 40072), (20, 872)], ids=["default then 100", "20 then 100"])
 def test_two_rate_limits_on_one_key_in_one_playbook_both_work(sim, run_playbook, ansible_path, tmp_path, first, size):
     """As with rate_limit in module_defaults beside a lookup: the values alternate on one tenant and key."""
-    book = playbook(*reads(first, 100, first))
+    book = play(reads(first, 100, first))
     for _run in range(2):
         result = run_playbook(book, path=ansible_path)
         assert result.rc == 0, str(result)
@@ -52,7 +52,7 @@ def test_a_damaged_budget_file_costs_one_warning_not_the_task(
     sim, run_playbook, ansible_path, tmp_path, damage, problem
 ):
     defaults = {**CREDENTIALS, "rate_limit": 25}
-    book = playbook(*reads(None), defaults=defaults)
+    book = play(reads(None), defaults=defaults)
     assert run_playbook(book, path=ansible_path).rc == 0
     [path] = budget_files(tmp_path)
     path.write_bytes(damage)

@@ -7,11 +7,8 @@ query parser, so a test states which pages and counts were asked for.
 
 from __future__ import annotations
 
-import pytest
-from helpers.plays import Plays, play, task
-from tines_sim import parse_query  # on sys.path through conftest.py
+from helpers.plays import CI, listed, page, play, queries, refused_listing, task
 
-CI = "tines.cases.tines_case_info"
 SECOPS = {"id": 7, "name": "SecOps"}
 CASES = {
     318: {
@@ -51,70 +48,40 @@ DOCUMENTED = (
 )
 
 
-def ci(name, **arguments):
-    return task(name, CI, **arguments)
-
-
-def refused(name, **arguments):
-    return ci(name, ignore_errors=True, **arguments)
-
-
-def pages(out, name):
-    """The query of each request the task sent, decoded as the simulator decodes it."""
-    return [parse_query(entry["query_string"]) for entry in out.requests(name)]
-
-
-def page(number, per_page=500, **more):
-    return {"page": str(number), "per_page": str(per_page), **more}
-
-
-def listed(out, name):
-    result = out.task(name)
-    assert out.status(name) == "ok", (name, result.get("msg"))
-    return [case["case_id"] for case in result["cases"]]
-
-
-def failed(out, name):
-    result = out.task(name)
-    assert out.status(name) == "failed", name
-    assert "cases" not in result, name
-    return result["msg"]
-
-
-@pytest.fixture
-def plays(run_playbook, sim, ansible_path, tmp_path):
-    return Plays(run_playbook, sim, ansible_path, tmp_path)
-
-
 def test_a_tenant_that_repeats_page_one_fails_with_the_pagination(plays, sim):
     sim.reset(cases=CASES)
     # One case per page: the three open cases fill three pages, so page 2 is still within meta.pages.
     sim.set_options(paging="repeat", max_per_page=1)
     out = plays.run(
-        play([refused("open cases", filters={"status": "OPEN"}), ci("a limit one page fills", limit=1)]),
+        play(
+            [
+                task("open cases", CI, filters={"status": "OPEN"}, ignore_errors=True),
+                task("a limit one page fills", CI, limit=1),
+            ]
+        ),
         timeout=120,
     )
     assert out.rc == 0, out
-    assert failed(out, "open cases") == (
+    assert refused_listing(out, "open cases") == (
         "GET /api/v2/cases?page=2&per_page=500&filters[status]=OPEN: the pagination does not end: page 2 lists no "
         "case that an earlier page did not, yet names page 3 next (a tenant that ignores the page parameter answers "
         "this way). No cases are returned."
     )
-    assert pages(out, "open cases") == [page(n, filters={"status": "OPEN"}) for n in (1, 2)]
+    assert queries(out, "open cases") == [page(n, filters={"status": "OPEN"}) for n in (1, 2)]
     assert listed(out, "a limit one page fills") == [318]
-    assert pages(out, "a limit one page fills") == [page(1, 1)]
+    assert queries(out, "a limit one page fills") == [page(1, 1)]
 
 
 def test_a_tenant_whose_next_page_never_ends_fails_with_the_pagination(plays, sim):
     sim.reset(cases=CASES)
     sim.set_options(paging="endless", max_per_page=2)
-    out = plays.run(play([refused("every case")]), timeout=120)
+    out = plays.run(play([task("every case", CI, ignore_errors=True)]), timeout=120)
     assert out.rc == 0, out
-    assert failed(out, "every case") == (
+    assert refused_listing(out, "every case") == (
         "GET /api/v2/cases?page=2&per_page=500: the pagination does not end: page 2 names page 3 next, but "
         "meta.pages says the list has 2. No cases are returned."
     )
-    assert pages(out, "every case") == [page(1), page(2)]
+    assert queries(out, "every case") == [page(1), page(2)]
 
 
 def test_a_limit_gets_no_case_from_a_tenant_that_ignores_every_filter(plays, sim):
@@ -126,34 +93,40 @@ def test_a_limit_gets_no_case_from_a_tenant_that_ignores_every_filter(plays, sim
     out = plays.run(
         play(
             [
-                refused("status and tags", filters=status_and_tags, limit=2),
-                refused("status and search", filters=status_and_search, limit=1),
-                refused("status and metadata the list leaves out", filters=status_and_metadata, limit=2),
+                task("status and tags", CI, filters=status_and_tags, limit=2, ignore_errors=True),
+                task("status and search", CI, filters=status_and_search, limit=1, ignore_errors=True),
+                task(
+                    "status and metadata the list leaves out",
+                    CI,
+                    filters=status_and_metadata,
+                    limit=2,
+                    ignore_errors=True,
+                ),
             ]
         )
     )
     assert out.rc == 0, out
     # The first two cases are OPEN, as asked; case 318 still shows that the tag filter was not applied.
-    assert failed(out, "status and tags").startswith(
+    assert refused_listing(out, "status and tags").startswith(
         "the tenant did not apply filters.tags: case 318 has tags ['edr', 'beacon'], which filters.tags=[phishing] "
         "excludes. No cases are returned"
     )
-    assert pages(out, "status and tags") == [page(1, 2, filters=status_and_tags)]
+    assert queries(out, "status and tags") == [page(1, 2, filters=status_and_tags)]
     # The count without search comes first; the listing's count, with every filter, is no lower.
-    assert failed(out, "status and search").startswith(
+    assert refused_listing(out, "status and search").startswith(
         "cannot confirm that the tenant applied filters.search: the listed cases cannot show it, and without it the "
         "list holds no more cases than with all the filters (4, against 4 with them). No cases are returned"
     )
-    assert pages(out, "status and search") == [
+    assert queries(out, "status and search") == [
         page(1, 1, filters={"status": "OPEN"}),
         page(1, 1, filters=status_and_search),
     ]
     # Metadata is left out of the list: after the listing, the count without it, then with every filter again.
-    assert failed(out, "status and metadata the list leaves out").startswith(
+    assert refused_listing(out, "status and metadata the list leaves out").startswith(
         "cannot confirm that the tenant applied filters.metadata: the listed cases cannot show it, and without it "
         "the list holds no more cases than with all the filters (4, against 4 with them)."
     )
-    assert pages(out, "status and metadata the list leaves out") == [
+    assert queries(out, "status and metadata the list leaves out") == [
         page(1, 2, filters=status_and_metadata),
         page(1, 1, filters={"status": "OPEN"}),
         page(1, 1, filters=status_and_metadata),
@@ -165,32 +138,47 @@ def test_an_undocumented_filter_name_is_refused_before_any_request(plays, sim):
     out = plays.run(
         play(
             [
-                refused("a typo beside a real filter", filters={"metadata": {"source": "edr"}, "stauts": "OPEN"}),
-                refused("two unknown names", filters={"assigned_to_me": True, "status": "OPEN", "tag": "edr"}),
-                refused("empty filters", filters={}),
-                refused("a deprecated name Tines still documents", filters={"unassigned": True, "status": "CLOSED"}),
+                task(
+                    "a typo beside a real filter",
+                    CI,
+                    filters={"metadata": {"source": "edr"}, "stauts": "OPEN"},
+                    ignore_errors=True,
+                ),
+                task(
+                    "two unknown names",
+                    CI,
+                    filters={"assigned_to_me": True, "status": "OPEN", "tag": "edr"},
+                    ignore_errors=True,
+                ),
+                task("empty filters", CI, filters={}, ignore_errors=True),
+                task(
+                    "a deprecated name Tines still documents",
+                    CI,
+                    filters={"unassigned": True, "status": "CLOSED"},
+                    ignore_errors=True,
+                ),
             ]
         )
     )
     assert out.rc == 0, out
-    assert failed(out, "a typo beside a real filter") == (
+    assert refused_listing(out, "a typo beside a real filter") == (
         "filters.stauts is not a filter Tines documents for its case list, and a tenant ignores a filter it does not "
         "know; use the documented names: " + DOCUMENTED
     )
-    assert failed(out, "two unknown names") == (
+    assert refused_listing(out, "two unknown names") == (
         "filters.assigned_to_me, filters.tag are not filters Tines documents for its case list, and a tenant ignores "
         "a filter it does not know; use the documented names: " + DOCUMENTED
     )
-    assert failed(out, "empty filters") == (
+    assert refused_listing(out, "empty filters") == (
         "filters is empty: Tines would list every case; leave filters out to list every case on purpose"
     )
     for name in ("a typo beside a real filter", "two unknown names", "empty filters"):
         assert out.requests(name) == [], name
     # The simulator does not know `unassigned` and ignores it: its count without it shows no case left out.
-    assert failed(out, "a deprecated name Tines still documents").startswith(
+    assert refused_listing(out, "a deprecated name Tines still documents").startswith(
         "cannot confirm that the tenant applied filters.unassigned: "
     )
-    assert pages(out, "a deprecated name Tines still documents") == [
+    assert queries(out, "a deprecated name Tines still documents") == [
         page(1, 1, filters={"status": "CLOSED"}),
         page(1, filters={"unassigned": "true", "status": "CLOSED"}),
     ]
@@ -211,14 +199,16 @@ def test_metadata_values_differ_by_letter_case(plays, sim):
     out = plays.run(
         play(
             [
-                refused("a tenant that ignores letter case", filters={"metadata": {"source": "edr"}}),
-                ci("lower case", filters={"metadata": {"source": "edr"}}),
-                ci("upper case", filters={"metadata": {"source": "EDR"}}),
+                task(
+                    "a tenant that ignores letter case", CI, filters={"metadata": {"source": "edr"}}, ignore_errors=True
+                ),
+                task("lower case", CI, filters={"metadata": {"source": "edr"}}),
+                task("upper case", CI, filters={"metadata": {"source": "EDR"}}),
             ]
         )
     )
     assert out.rc == 0, out
-    assert failed(out, "a tenant that ignores letter case").startswith(
+    assert refused_listing(out, "a tenant that ignores letter case").startswith(
         "the tenant did not apply filters.metadata: case 320 has metadata source='EDR', which "
         "filters.metadata.source=edr excludes (values are compared exactly). No cases are returned"
     )

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import ansible.release
 import pytest
-from helpers.reliability import md_path, playbook, task
+from helpers.plays import md_path, play, task
 
 PROCESSES = 20
 CASE = 900
@@ -77,9 +77,11 @@ def test_twenty_runs_at_once_lose_nothing(sim, run_playbook):
     sim.set_options(latency=0.05, interleave=0.1)
     jobs = [
         (
-            playbook(
-                task("add", case_id=CASE, metadata=own_keys(run)),
-                task("overwrite", case_id=CASE, metadata=own_changes(run), overwrite=True),
+            play(
+                [
+                    task("add", case_id=CASE, metadata=own_keys(run)),
+                    task("overwrite", case_id=CASE, metadata=own_changes(run), overwrite=True),
+                ]
             ),
             path_of(run),
         )

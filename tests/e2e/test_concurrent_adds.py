@@ -12,7 +12,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers.reliability import md_path, playbook, task
+from helpers.plays import md_path, play, task
 
 PROCESSES = 6
 CASE = 910
@@ -32,7 +32,7 @@ def test_runs_adding_one_key_at_once_all_succeed_where_tines_refuses_existing_ke
     sim.set_case(CASE, {"source": "edr"})
     sim.set_options(post_existing="422", latency=LATENCY)
     jobs = [
-        (playbook(task("add", case_id=CASE, metadata=wanted(run))), "inprocess" if run % 2 == 0 else "module")
+        (play([task("add", case_id=CASE, metadata=wanted(run))]), "inprocess" if run % 2 == 0 else "module")
         for run in range(PROCESSES)
     ]
     with ThreadPoolExecutor(max_workers=PROCESSES) as pool:

@@ -7,27 +7,21 @@ Options on the task (directly or through module_defaults) win; then the task's
 
 from __future__ import annotations
 
-import pytest
-from helpers.plays import GET, GROUP, POST, Plays, assert_json_headers, info, md, play
+from helpers.plays import GET, INFO, POST, assert_json_headers, play, task
 
 OWNER = {"owner": "blue-team"}
 CASE_42 = {"source": "edr", "ticket": "OPS-1"}
-
-
-@pytest.fixture
-def plays(run_playbook, sim, ansible_path, tmp_path):
-    return Plays(run_playbook, sim, ansible_path, tmp_path)
 
 
 def test_credentials_from_the_environment_ansible_runs_in(plays, sim):
     out = plays.run(
         play(
             [
-                md("add from env", case_id=42, metadata=OWNER),
-                info("read from env", case_id=42),
-                md("the option beats the env", case_id=42, metadata=OWNER, api_key="wrong-key", ignore_errors=True),
+                task("add from env", case_id=42, metadata=OWNER),
+                task("read from env", INFO, case_id=42),
+                task("the option beats the env", case_id=42, metadata=OWNER, api_key="wrong-key", ignore_errors=True),
             ],
-            credentials=False,
+            defaults=None,
         ),
         env={"TINES_TENANT_URL": sim.url, "TINES_API_KEY": sim.api_key},
     )
@@ -50,10 +44,10 @@ def test_credentials_from_the_environment_keyword(plays, sim):
     out = plays.run(
         play(
             [
-                md("task environment", case_id=42, metadata=OWNER, environment=both),
-                {"name": "block", "environment": both, "block": [info("block environment", case_id=42)]},
+                task("task environment", case_id=42, metadata=OWNER, environment=both),
+                {"name": "block", "environment": both, "block": [task("block environment", INFO, case_id=42)]},
                 # Only the URL in the keyword: the key comes from the environment ansible-playbook runs in.
-                md(
+                task(
                     "key from the outer env",
                     case_id=7,
                     metadata=OWNER,
@@ -61,7 +55,7 @@ def test_credentials_from_the_environment_keyword(plays, sim):
                     ignore_errors=True,
                 ),
             ],
-            credentials=False,
+            defaults=None,
         ),
         env={"TINES_API_KEY": "outer-key"},  # and no TINES_TENANT_URL
     )
@@ -84,13 +78,12 @@ def test_module_defaults_group_and_auth_header(plays, sim):
     out = plays.run(
         play(
             [
-                md("add with X-User-Token", case_id=42, metadata=OWNER),
-                info("read with X-User-Token", case_id=42),
-                md("bearer on the task", case_id=7, metadata=OWNER, auth_header="bearer"),
-                info("read with bearer", case_id=7, auth_header="bearer"),
+                task("add with X-User-Token", case_id=42, metadata=OWNER),
+                task("read with X-User-Token", INFO, case_id=42),
+                task("bearer on the task", case_id=7, metadata=OWNER, auth_header="bearer"),
+                task("read with bearer", INFO, case_id=7, auth_header="bearer"),
             ],
-            credentials=False,
-            module_defaults={GROUP: group},
+            defaults=group,
         )
     )
     assert out.rc == 0, out
@@ -117,7 +110,7 @@ def test_tenant_url_forms(plays, sim):
         play(
             [
                 # A bare host gets https://. The simulator speaks plain HTTP, so the TLS handshake fails.
-                md(
+                task(
                     "bare host",
                     case_id=42,
                     metadata=OWNER,
@@ -126,7 +119,7 @@ def test_tenant_url_forms(plays, sim):
                     timeout=5,
                     ignore_errors=True,
                 ),
-                md("trailing slash", case_id=42, metadata=OWNER, tenant_url="{{ tines_url }}/"),
+                task("trailing slash", case_id=42, metadata=OWNER, tenant_url="{{ tines_url }}/"),
             ]
         )
     )

@@ -8,19 +8,10 @@ from __future__ import annotations
 
 import pytest
 import tines_sim  # on sys.path through conftest.py
-from helpers.plays import CREDENTIALS, GET, POST, Plays, md, play
+from helpers.plays import CREDENTIALS, GET, POST, failure, play, task
 
 MSG_TENANT = "tenant_url is required: set the option or the TINES_TENANT_URL (or TINES_TENANT) environment variable"
 MSG_KEY = "api_key is required: set the option or the TINES_API_KEY environment variable"
-
-
-@pytest.fixture
-def plays(run_playbook, sim, ansible_path, tmp_path):
-    return Plays(run_playbook, sim, ansible_path, tmp_path)
-
-
-def refused(name, **arguments):
-    return md(name, ignore_errors=True, **arguments)
 
 
 # (task name, module options, the exact message or, for Ansible's own checks, words it must hold)
@@ -78,7 +69,9 @@ BAD_INPUTS = [
 
 def test_bad_input_is_refused_before_any_request(plays, sim):
     # No module_defaults: the credential tasks must really lack what they lack (and TINES_* is unset).
-    out = plays.run(play([refused(name, **options) for name, options, _expected in BAD_INPUTS], credentials=False))
+    out = plays.run(
+        play([task(name, **options, ignore_errors=True) for name, options, _expected in BAD_INPUTS], defaults=None)
+    )
     assert out.rc == 0, out
     for name, _options, expected in BAD_INPUTS:
         result = out.task(name)
@@ -111,10 +104,12 @@ def test_input_ansible_would_quietly_change_is_refused_on_both_paths(plays, sim)
     - `case_id: true`: Ansible's int check lets a boolean through, which would be case 1.
     """
     sim.set_case(1, {})
-    tasks = [refused(name, case_id=42, metadata=metadata) for name, metadata, _message in KEYS_LOST_IN_JSON]
+    tasks = [
+        task(name, case_id=42, metadata=metadata, ignore_errors=True) for name, metadata, _message in KEYS_LOST_IN_JSON
+    ]
     tasks += [
-        refused("case_id true", case_id=True, metadata={"a": "b"}),
-        md("integer key", case_id=7, metadata={5: "x"}),
+        task("case_id true", case_id=True, metadata={"a": "b"}, ignore_errors=True),
+        task("integer key", case_id=7, metadata={5: "x"}),
     ]
     out = plays.run(play(tasks))
     assert out.rc == 0, out
@@ -144,26 +139,24 @@ def test_http_errors_retries_and_odd_answers(plays, sim):
     out = plays.run(
         play(
             [
-                refused("wrong key", case_id=42, metadata=owner, api_key="wrong-key"),
-                refused("unknown case", case_id=999, metadata=owner),
-                refused("read-only key", case_id=42, metadata=owner, api_key="{{ tines_read_only_key }}"),
-                refused("proxy page", case_id=43, metadata=owner),
-                refused("empty 200", case_id=44, metadata=owner),
-                refused("persistent 503", case_id=45, metadata=owner, max_retries=2),
-                md("429 on the read", case_id=46, metadata=owner),
-                md("429 on the write", case_id=47, metadata=owner),
-                md("502 after the write", case_id=48, metadata=owner),
+                task("wrong key", case_id=42, metadata=owner, api_key="wrong-key", ignore_errors=True),
+                task("unknown case", case_id=999, metadata=owner, ignore_errors=True),
+                task(
+                    "read-only key", case_id=42, metadata=owner, api_key="{{ tines_read_only_key }}", ignore_errors=True
+                ),
+                task("proxy page", case_id=43, metadata=owner, ignore_errors=True),
+                task("empty 200", case_id=44, metadata=owner, ignore_errors=True),
+                task("persistent 503", case_id=45, metadata=owner, max_retries=2, ignore_errors=True),
+                task("429 on the read", case_id=46, metadata=owner),
+                task("429 on the write", case_id=47, metadata=owner),
+                task("502 after the write", case_id=48, metadata=owner),
             ]
         )
     )
     assert out.rc == 0, out
     path = "/api/v2/cases/{}/metadata".format
 
-    def failure(name):
-        assert out.status(name) == "failed", out
-        return out.task(name)
-
-    result = failure("wrong key")
+    result = failure(out, "wrong key")
     assert result["msg"] == (
         f"GET {path(42)} failed with HTTP 401: the API key is missing, wrong or revoked "
         "(Tines said: Unauthorized (Missing or invalid API key))"
@@ -172,7 +165,7 @@ def test_http_errors_retries_and_odd_answers(plays, sim):
     assert out.calls("wrong key") == [GET(42)]
     assert out.requests("wrong key")[0]["headers"]["authorization"] == "Bearer wrong-key"
 
-    result = failure("unknown case")
+    result = failure(out, "unknown case")
     assert result["msg"] == (
         f"GET {path(999)} failed with HTTP 404: case not found or not visible to this API key "
         "(Tines said: Case not found (No case 999))"
@@ -180,21 +173,21 @@ def test_http_errors_retries_and_odd_answers(plays, sim):
     assert result["status"] == 404
     assert out.calls("unknown case") == [GET(999)]
 
-    result = failure("read-only key")
+    result = failure(out, "read-only key")
     assert result["msg"].startswith(f"POST {path(42)} failed with HTTP 403: the API key's role does not allow this")
     assert result["status"] == 403
     assert out.calls("read-only key") == [GET(42), POST(42, owner)]
 
-    result = failure("proxy page")
+    result = failure(out, "proxy page")
     assert result["msg"].startswith(f"GET {path(43)}: HTTP 200 but the body is not JSON (text/html")
     assert "Corporate proxy" in result["msg"] and "not a proxy or login page?" in result["msg"]
     assert out.calls("proxy page") == [GET(43)]
 
-    result = failure("empty 200")
+    result = failure(out, "empty 200")
     assert result["msg"] == f"GET {path(44)}: HTTP 200 with an empty body where JSON was expected"
     assert out.calls("empty 200") == [GET(44)]
 
-    result = failure("persistent 503")
+    result = failure(out, "persistent 503")
     assert result["msg"].startswith(
         f"GET {path(45)} failed with HTTP 503: server error "
         "(Tines said: Simulated server fault (injected fault)); gave up after 2 retries ("
@@ -246,7 +239,9 @@ def test_tines_message_is_shown_for_every_error_body_shape(plays, sim):
             shape, 422, "A case can have at most 3 metadata keys", "4 keys after this write"
         )
         sim.add_fault(method="POST", path_contains=f"/cases/{case_id}/metadata", status=422, body=body.body)
-        tasks.append(refused(f"refused in shape {shape}", case_id=case_id, metadata={"c": "3", "d": "4"}))
+        tasks.append(
+            task(f"refused in shape {shape}", case_id=case_id, metadata={"c": "3", "d": "4"}, ignore_errors=True)
+        )
     out = plays.run(play(tasks))
     assert out.rc == 0, out
     for number, (shape, tines_says) in enumerate(SHAPES.items()):

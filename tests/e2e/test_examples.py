@@ -11,13 +11,10 @@ starts doing something else, fails here.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
-import yaml
-from helpers.plays import DELETE, GET, POST, PUT, Plays, playbook
-from tines_sim import parse_query  # on sys.path through conftest.py
+from helpers.plays import DELETE, GET, LIST_PATH, POST, PUT, examples_of, page, play_data, playbook, queries
 
 MODULES = Path(__file__).resolve().parents[2] / "plugins" / "modules"
 EXAMPLE_URL = "https://acme.tines.com"
@@ -38,7 +35,7 @@ CASE_RECORDS = {
 }
 for _number in (321, 322, 324, 325):
     CASE_RECORDS[_number]["metadata"] = {"source": "edr"}
-LIST = ("GET", "/api/v2/cases", None)
+LIST = ("GET", LIST_PATH, None)
 QUEUE = {"triage_queue": "tier-1"}
 
 # Each example task's requests, in the order the examples run (state carries over from one to the next).
@@ -126,12 +123,7 @@ LIST_QUERIES = {
 
 
 def examples(module):
-    """The module's EXAMPLES, parsed as YAML, taken from its source without importing it."""
-    tree = ast.parse((MODULES / f"{module}.py").read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["EXAMPLES"]:
-            return yaml.safe_load(node.value.value)
-    raise AssertionError(f"{module} has no EXAMPLES string")
+    return examples_of(MODULES / f"{module}.py")
 
 
 def task_names(tasks):
@@ -150,11 +142,6 @@ def to_simulator(value, url):
     return url if value == EXAMPLE_URL else value
 
 
-@pytest.fixture
-def plays(run_playbook, sim, ansible_path, tmp_path):
-    return Plays(run_playbook, sim, ansible_path, tmp_path)
-
-
 def test_every_module_has_examples_and_each_one_is_pinned():
     modules = sorted(path.stem for path in MODULES.glob("*.py") if path.stem != "__init__")
     assert modules == sorted(EXPECTED)
@@ -169,12 +156,7 @@ def test_examples_run_against_the_simulator(plays, sim):
     for case_id, record in CASE_RECORDS.items():
         sim.set_case(case_id, record)
     examples_plays = [
-        {
-            "name": f"EXAMPLES of {module}",
-            "hosts": "localhost",
-            "gather_facts": False,
-            "tasks": to_simulator(examples(module), sim.url),
-        }
+        play_data(to_simulator(examples(module), sim.url), defaults=None, name=f"EXAMPLES of {module}")
         for module in EXPECTED
     ]
     out = plays.run(
@@ -206,8 +188,7 @@ def test_examples_run_against_the_simulator(plays, sim):
         return [case["case_id"] for case in out.task(name)["cases"]]
 
     for name, query in LIST_QUERIES.items():
-        entry = out.requests(name)[-1]
-        assert parse_query(entry["query_string"]) == {"page": "1", "per_page": "500", **query}, name
+        assert queries(out, name)[-1] == page(1, **query), name
     assert listed("List the open cases of team 7 that came from the EDR") == [321, 325]
     assert out.task("Show their numbers")["msg"] == [321, 325]
     newest = "The two most recently created high-priority cases (credentials from TINES_TENANT_URL and TINES_API_KEY)"

@@ -11,7 +11,7 @@ import re
 
 import pytest
 import requests
-from helpers.reliability import INFO, Listener, bodies, calls, failure, fault_path, gaps, md_path, playbook, task
+from helpers.plays import INFO, Listener, bodies, calls, failure, fault_path, gaps, md_path, play, task
 
 SEED = {"keep": "k", "change": "old", "drop": "x"}
 DEEP_JSON = "[" * 100000 + "]" * 100000
@@ -48,18 +48,20 @@ def test_rate_limit_storms(sim, run_playbook, ansible_path):
     sim.add_fault(method="GET", path_contains=fault_path(105), status=429, count=50, retry_after="1")
     tag = {"triage": "done"}
     result = run_playbook(
-        playbook(
-            task("Retry-After in seconds", case_id=101, metadata=tag),
-            task("Retry-After as an HTTP date", case_id=102, metadata=tag),
-            task("no Retry-After", case_id=103, metadata=tag),
-            task("429 on the write", case_id=104, metadata=tag, max_retries=0),
-            task(
-                "storm longer than rate_limit_timeout",
-                case_id=105,
-                metadata=tag,
-                rate_limit_timeout=2.9,
-                ignore_errors=True,
-            ),
+        play(
+            [
+                task("Retry-After in seconds", case_id=101, metadata=tag),
+                task("Retry-After as an HTTP date", case_id=102, metadata=tag),
+                task("no Retry-After", case_id=103, metadata=tag),
+                task("429 on the write", case_id=104, metadata=tag, max_retries=0),
+                task(
+                    "storm longer than rate_limit_timeout",
+                    case_id=105,
+                    metadata=tag,
+                    rate_limit_timeout=2.9,
+                    ignore_errors=True,
+                ),
+            ]
         ),
         path=ansible_path,
     )
@@ -109,7 +111,7 @@ def test_5xx_on_every_method_is_retried(sim, run_playbook, ansible_path):
         for method, status in statuses.items():
             sim.add_fault(method=method, path_contains=fault_path(case_id), status=status)
     result = run_playbook(
-        playbook(*(full_change(f"5xx on case {case_id}", case_id) for case_id in STATUS_BY_METHOD)),
+        play([full_change(f"5xx on case {case_id}", case_id) for case_id in STATUS_BY_METHOD]),
         path=ansible_path,
     )
     assert result.rc == 0, result
@@ -141,7 +143,7 @@ def test_write_applied_before_a_5xx_is_not_sent_twice(sim, run_playbook, ansible
     sim.add_fault(method="PUT", path_contains=fault_path(301), status=502, apply=True)
     sim.add_fault(method="DELETE", path_contains=fault_path(301), status=503, apply=True)
     result = run_playbook(
-        playbook(full_change("writes applied, then 5xx", 301), full_change("the same again", 301)),
+        play([full_change("writes applied, then 5xx", 301), full_change("the same again", 301)]),
         path=ansible_path,
     )
     assert result.rc == 0, result
@@ -173,9 +175,11 @@ def test_server_slower_than_timeout(sim, run_playbook, ansible_path):
     sim.add_fault(method="GET", path_contains=fault_path(402), kind="slow", delay=3, count=2)
     tag = {"triage": "done"}
     result = run_playbook(
-        playbook(
-            task("slow write", case_id=401, metadata=tag, timeout=1),
-            task("always slow", case_id=402, metadata=tag, timeout=1, max_retries=1, ignore_errors=True),
+        play(
+            [
+                task("slow write", case_id=401, metadata=tag, timeout=1),
+                task("always slow", case_id=402, metadata=tag, timeout=1, max_retries=1, ignore_errors=True),
+            ]
         ),
         path=ansible_path,
     )
@@ -211,16 +215,18 @@ def test_broken_answers(sim, run_playbook, ansible_path):
     tag = {"triage": "done"}
     change = {"change": "new"}
     result = run_playbook(
-        playbook(
-            task("reset before the answer to a read", case_id=501, metadata=tag),
-            task("reset after a stored POST", case_id=502, metadata=tag),
-            task("reset mid-answer after a stored PUT", case_id=503, metadata=change, overwrite=True),
-            task("truncated JSON on a read", case_id=504, metadata=tag),
-            task("truncated JSON after a stored POST", case_id=505, metadata=tag),
-            task("HTML page with 200 on a read", case_id=506, metadata=tag, ignore_errors=True),
-            task("empty 200 on a read", case_id=507, metadata=tag, ignore_errors=True),
-            task("empty 200 on a POST", case_id=508, metadata=tag, ignore_errors=True),
-            task("JSON nested too deep on a read", case_id=509, metadata=tag, ignore_errors=True),
+        play(
+            [
+                task("reset before the answer to a read", case_id=501, metadata=tag),
+                task("reset after a stored POST", case_id=502, metadata=tag),
+                task("reset mid-answer after a stored PUT", case_id=503, metadata=change, overwrite=True),
+                task("truncated JSON on a read", case_id=504, metadata=tag),
+                task("truncated JSON after a stored POST", case_id=505, metadata=tag),
+                task("HTML page with 200 on a read", case_id=506, metadata=tag, ignore_errors=True),
+                task("empty 200 on a read", case_id=507, metadata=tag, ignore_errors=True),
+                task("empty 200 on a POST", case_id=508, metadata=tag, ignore_errors=True),
+                task("JSON nested too deep on a read", case_id=509, metadata=tag, ignore_errors=True),
+            ]
         ),
         path=ansible_path,
     )
@@ -269,9 +275,11 @@ def test_redirect_is_not_followed(sim, run_playbook, ansible_path):
         sim.add_fault(method="GET", path_contains=fault_path(601), kind="redirect", location=elsewhere.url)
         sim.add_fault(method="POST", path_contains=fault_path(602), kind="redirect", status=307, location=elsewhere.url)
         result = run_playbook(
-            playbook(
-                task("302 on the read", case_id=601, metadata={"a": "b"}, ignore_errors=True),
-                task("307 on the write", case_id=602, metadata={"a": "b"}, ignore_errors=True),
+            play(
+                [
+                    task("302 on the read", case_id=601, metadata={"a": "b"}, ignore_errors=True),
+                    task("307 on the write", case_id=602, metadata={"a": "b"}, ignore_errors=True),
+                ]
             ),
             path=ansible_path,
         )
@@ -300,26 +308,28 @@ def test_read_only_key_and_invisible_case_fail_differently(sim, run_playbook, an
     sim.set_case(702, {"source": "edr"})
     sim.set_options(hidden_cases=[701, 702], hidden_status=404)
     result = run_playbook(
-        playbook(
-            task(
-                "read-only key writes",
-                case_id=42,
-                metadata={"a": "b"},
-                api_key="{{ tines_read_only_key }}",
-                ignore_errors=True,
-            ),
-            task("read-only key reads", module=INFO, case_id=42, api_key="{{ tines_read_only_key }}"),
-            task("case hidden with 404", case_id=701, metadata={"a": "b"}, ignore_errors=True),
-            task(
-                "hidden case answers 403 from now on",
-                module="ansible.builtin.uri",
-                url="{{ tines_url }}/_sim/options",
-                method="POST",
-                body_format="json",
-                body={"hidden_status": 403},
-                vars={"ansible_connection": "local"},
-            ),
-            task("case hidden with 403", case_id=702, metadata={"a": "b"}, ignore_errors=True),
+        play(
+            [
+                task(
+                    "read-only key writes",
+                    case_id=42,
+                    metadata={"a": "b"},
+                    api_key="{{ tines_read_only_key }}",
+                    ignore_errors=True,
+                ),
+                task("read-only key reads", module=INFO, case_id=42, api_key="{{ tines_read_only_key }}"),
+                task("case hidden with 404", case_id=701, metadata={"a": "b"}, ignore_errors=True),
+                task(
+                    "hidden case answers 403 from now on",
+                    module="ansible.builtin.uri",
+                    url="{{ tines_url }}/_sim/options",
+                    method="POST",
+                    body_format="json",
+                    body={"hidden_status": 403},
+                    vars={"ansible_connection": "local"},
+                ),
+                task("case hidden with 403", case_id=702, metadata={"a": "b"}, ignore_errors=True),
+            ]
         ),
         path=ansible_path,
     )

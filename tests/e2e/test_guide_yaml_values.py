@@ -5,7 +5,7 @@ The playbook is written as text, so YAML reads each value as a user's playbook w
 
 from __future__ import annotations
 
-from helpers.reliability import bodies
+from helpers.plays import bodies
 
 PLAYBOOK = """
 - name: unquoted values

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-from helpers.plays import GET, Plays, assert_json_headers, info, play
+from helpers.plays import GET, INFO, assert_json_headers, play, task
 
 CASE_42 = {"source": "edr", "ticket": "OPS-1"}
-
-
-@pytest.fixture
-def plays(run_playbook, sim, ansible_path, tmp_path):
-    return Plays(run_playbook, sim, ansible_path, tmp_path)
 
 
 def test_info_reads_once_and_never_changes(plays, sim):
@@ -21,16 +15,16 @@ def test_info_reads_once_and_never_changes(plays, sim):
     out = plays.run(
         play(
             [
-                info("read", case_id=42),
-                info("read in check mode", case_id=42, check_mode=True),
-                info("read with diff", case_id=42, diff=True),
-                info("read a case without metadata", case_id=7),
-                info("read with a read-only key", case_id=42, api_key="{{ tines_read_only_key }}"),
-                info("read null metadata", case_id=8),
-                info("read missing metadata", case_id=9),
-                info("read a list", case_id=10, ignore_errors=True),
-                info("read an unknown case", case_id=999, ignore_errors=True),
-                info("read case 0", case_id=0, ignore_errors=True),
+                task("read", INFO, case_id=42),
+                task("read in check mode", INFO, case_id=42, check_mode=True),
+                task("read with diff", INFO, case_id=42, diff=True),
+                task("read a case without metadata", INFO, case_id=7),
+                task("read with a read-only key", INFO, case_id=42, api_key="{{ tines_read_only_key }}"),
+                task("read null metadata", INFO, case_id=8),
+                task("read missing metadata", INFO, case_id=9),
+                task("read a list", INFO, case_id=10, ignore_errors=True),
+                task("read an unknown case", INFO, case_id=999, ignore_errors=True),
+                task("read case 0", INFO, case_id=0, ignore_errors=True),
             ]
         )
     )

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pytest
 import tines_sim
-from helpers.reliability import calls, failure, fault_path, playbook, task
+from helpers.plays import assert_nowhere, async_tasks, calls, failure, fault_path, play, task
 
 SECRET = "tk-ALPHA7f3-BRAVO9c1"
 # Halves of every key used here: a leak of any form of any of them holds one of these.
@@ -135,7 +135,7 @@ def key_playbook(tmp_path, registered_file):
             content="{{ [%s] | to_nice_json }}" % ", ".join(REGISTERED),
         )
     )
-    return playbook(*tasks, defaults={"tenant_url": "{{ tines_url }}"}, vars_files=[plain, vault_file]), password
+    return play(tasks, defaults={"tenant_url": "{{ tines_url }}"}, vars_files=[plain, vault_file]), password
 
 
 @pytest.mark.long_running
@@ -181,16 +181,7 @@ def test_a_key_with_whitespace_works_and_no_form_of_any_key_is_shown(
 
     registered = json.loads(registered_file.read_text())
     assert len(registered) == len(REGISTERED)
-    outputs = {
-        "stdout": result.stdout,
-        "stderr": result.stderr,
-        "recorded results": json.dumps(result.results, ensure_ascii=False),
-        "registered results": registered_file.read_text(),
-    }
-    for where, output in outputs.items():
-        for fragment in FRAGMENTS:
-            at = output.find(fragment)
-            assert at < 0, f"{fragment!r} in {where}:\n{output[max(0, at - 300) : at + 300]}"
+    assert_nowhere(FRAGMENTS, result, registered_results=registered_file.read_text())
 
 
 def test_a_key_in_an_async_tasks_environment_stays_off_every_command_line(sim, run_playbook, ansible_path):
@@ -202,22 +193,7 @@ def test_a_key_in_an_async_tasks_environment_stays_off_every_command_line(sim, r
     tag = {"triage": "done"}
     environment = {"TINES_API_KEY": SECRET, "TINES_TENANT_URL": "{{ tines_url }}"}
     result = run_playbook(
-        playbook(
-            task("async, polled", case_id=61, metadata=tag, async_=30, poll=1, environment=environment),
-            task(
-                "async, launched", case_id=62, metadata=tag, async_=30, poll=0, environment=environment, register="job"
-            ),
-            task(
-                "wait for the job",
-                module="ansible.builtin.async_status",
-                jid="{{ job.ansible_job_id }}",
-                register="finished",
-                until="finished is finished",
-                retries=60,
-                delay=1,
-            ),
-            defaults={},
-        ),
+        play(async_tasks((61, 62), tag, environment=environment), defaults=None),
         path=ansible_path,
         verbosity=3,
         extra_vars={"tines_key": "unused", "tines_read_only_key": "unused"},
@@ -228,7 +204,4 @@ def test_a_key_in_an_async_tasks_environment_stays_off_every_command_line(sim, r
     for case_id in (61, 62):
         assert calls(sim, case_id) == [("GET", 200), ("POST", 200)], case_id
     assert "AnsiballZ_async_status.py" in result.stdout, "the -vvv output shows the polls"
-    for where, output in {"stdout": result.stdout, "stderr": result.stderr}.items():
-        for fragment in FRAGMENTS:
-            at = output.find(fragment)
-            assert at < 0, f"{fragment!r} in {where}:\n{output[max(0, at - 300) : at + 300]}"
+    assert_nowhere(FRAGMENTS, result)

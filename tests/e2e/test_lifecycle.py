@@ -10,13 +10,7 @@ and both later runs are exactly one GET.
 from __future__ import annotations
 
 import pytest
-from helpers.plays import DELETE, POST, PUT, Plays, assert_lifecycle, lifecycle, play
-
-
-@pytest.fixture
-def plays(run_playbook, sim, ansible_path, tmp_path):
-    return Plays(run_playbook, sim, ansible_path, tmp_path)
-
+from helpers.plays import DELETE, POST, PUT, assert_lifecycle, lifecycle, play
 
 # What each case holds before its row, and what the rows ask ("sev: 2" matches the stored "2").
 HOLDS = {"source": "edr", "ticket": "OPS-1", "stale": "x", "sev": "2"}

@@ -6,12 +6,11 @@ in-process inventory only. Its EXAMPLES run here too, against the simulator.
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import tines_sim
 import yaml
-from helpers.reliability import calls, failure, md_path
+from helpers.plays import calls, examples_of, failure, md_path, play
 
 LOOKUP_FILE = Path(__file__).resolve().parents[2] / "plugins" / "lookup" / "case_metadata.py"
 SECRET = "tk-LOOKUP5e1-SECRET8a2"
@@ -22,11 +21,6 @@ def debug(name, msg, **keywords):
     return {"name": name, "ansible.builtin.debug": {"msg": msg}, **keywords}
 
 
-def localhost(*tasks, **keywords):
-    play = {"name": "lookup", "hosts": "localhost", "gather_facts": False, **keywords, "tasks": list(tasks)}
-    return yaml.safe_dump([play], sort_keys=False)
-
-
 def test_lookup_and_query(run_playbook, tmp_path):
     secrets = tmp_path / "secrets.yml"
     secrets.write_text(yaml.safe_dump({"key_with_newline": SECRET + "\n"}))
@@ -35,28 +29,35 @@ def test_lookup_and_query(run_playbook, tmp_path):
         sim.add_fault(path_contains="/cases/320/", status=500, count=10, body={"errors": [{"message": echo}]})
         url, key = sim.url, "api_key=key_with_newline"
         result = run_playbook(
-            localhost(
-                debug("one case", "{{ lookup('tines.cases.case_metadata', 318, tenant_url='%s', %s) }}" % (url, key)),
-                debug("one case from the environment", "{{ lookup('tines.cases.case_metadata', '319') }}"),
-                debug("two cases with query", "{{ query('tines.cases.case_metadata', 318, 319, %s) }}" % key),
-                debug("missing case", "{{ lookup('tines.cases.case_metadata', 999, %s) }}" % key, ignore_errors=True),
-                debug(
-                    "server echoing the key",
-                    "{{ lookup('tines.cases.case_metadata', 320, max_retries=0, %s) }}" % key,
-                    ignore_errors=True,
-                ),
-                debug(
-                    "misspelled option",
-                    "{{ lookup('tines.cases.case_metadata', 318, tenant_ulr='%s') }}" % url,
-                    ignore_errors=True,
-                ),
-                debug("bool case id", "{{ lookup('tines.cases.case_metadata', true) }}", ignore_errors=True),
-                debug(
-                    "plain http elsewhere",
-                    "{{ lookup('tines.cases.case_metadata', 318, tenant_url='http://tines.example.test') }}",
-                    ignore_errors=True,
-                ),
-                vars_files=[str(secrets)],
+            play(
+                [
+                    debug(
+                        "one case", "{{ lookup('tines.cases.case_metadata', 318, tenant_url='%s', %s) }}" % (url, key)
+                    ),
+                    debug("one case from the environment", "{{ lookup('tines.cases.case_metadata', '319') }}"),
+                    debug("two cases with query", "{{ query('tines.cases.case_metadata', 318, 319, %s) }}" % key),
+                    debug(
+                        "missing case", "{{ lookup('tines.cases.case_metadata', 999, %s) }}" % key, ignore_errors=True
+                    ),
+                    debug(
+                        "server echoing the key",
+                        "{{ lookup('tines.cases.case_metadata', 320, max_retries=0, %s) }}" % key,
+                        ignore_errors=True,
+                    ),
+                    debug(
+                        "misspelled option",
+                        "{{ lookup('tines.cases.case_metadata', 318, tenant_ulr='%s') }}" % url,
+                        ignore_errors=True,
+                    ),
+                    debug("bool case id", "{{ lookup('tines.cases.case_metadata', true) }}", ignore_errors=True),
+                    debug(
+                        "plain http elsewhere",
+                        "{{ lookup('tines.cases.case_metadata', 318, tenant_url='http://tines.example.test') }}",
+                        ignore_errors=True,
+                    ),
+                ],
+                vars_files=[secrets],
+                defaults=None,
             ),
             verbosity=4,
             extra_vars={"tines_key": "unused", "tines_read_only_key": "unused"},
@@ -87,20 +88,11 @@ def test_lookup_and_query(run_playbook, tmp_path):
             assert "LOOKUP5e1" not in output and "SECRET8a2" not in output
 
 
-def lookup_examples():
-    tree = ast.parse(LOOKUP_FILE.read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["EXAMPLES"]:
-            return yaml.safe_load(node.value.value)
-    raise AssertionError("the lookup has no EXAMPLES")
-
-
 def test_lookup_examples_run(sim, run_playbook):
     for case_id, metadata in CASES.items():
         sim.set_case(case_id, metadata)
-    play = {"name": "lookup examples", "hosts": "localhost", "gather_facts": False, "tasks": lookup_examples()}
     result = run_playbook(
-        yaml.safe_dump([play], sort_keys=False),
+        play(examples_of(LOOKUP_FILE), defaults=None),
         extra_vars={"tines_api_key": sim.api_key},
         env={"TINES_TENANT_URL": sim.url, "TINES_API_KEY": sim.api_key},
     )
@@ -119,14 +111,17 @@ def test_a_list_term_is_read_as_its_cases_and_a_missing_key_says_where_the_looku
     with tines_sim.Simulator(api_key=SECRET, cases=CASES) as sim:
         key = "api_key='%s'" % SECRET
         result = run_playbook(
-            localhost(
-                debug("a list", "{{ query('tines.cases.case_metadata', [318, 319], %s) }}" % key),
-                debug("a list variable", "{{ query('tines.cases.case_metadata', cases, %s) }}" % key),
-                debug("a list beside a number", "{{ query('tines.cases.case_metadata', [320], 318, %s) }}" % key),
-                debug("lookup of a list", "{{ lookup('tines.cases.case_metadata', ['319'], %s) }}" % key),
-                debug("no key", "{{ lookup('tines.cases.case_metadata', 318) }}", ignore_errors=True),
+            play(
+                [
+                    debug("a list", "{{ query('tines.cases.case_metadata', [318, 319], %s) }}" % key),
+                    debug("a list variable", "{{ query('tines.cases.case_metadata', cases, %s) }}" % key),
+                    debug("a list beside a number", "{{ query('tines.cases.case_metadata', [320], 318, %s) }}" % key),
+                    debug("lookup of a list", "{{ lookup('tines.cases.case_metadata', ['319'], %s) }}" % key),
+                    debug("no key", "{{ lookup('tines.cases.case_metadata', 318) }}", ignore_errors=True),
+                ],
                 vars={"cases": [319, 320]},
                 environment={"TINES_API_KEY": SECRET},
+                defaults=None,
             ),
             extra_vars={"tines_key": "unused", "tines_read_only_key": "unused"},
             env={"TINES_TENANT_URL": sim.url},

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from helpers.reliability import INFO, bodies, calls, playbook, task
+from helpers.plays import INFO, bodies, calls, play, task
 
 CASE = 800
 SEED = {"Key": "seeded"}
@@ -46,16 +46,18 @@ def test_odd_keys_and_values_round_trip(sim, run_playbook, ansible_path, tmp_pat
         encoding="utf-8",
     )
     result = run_playbook(
-        playbook(
-            task("add", case_id=CASE, metadata="{{ odd }}"),
-            task("read back after add", module=INFO, case_id=CASE),
-            task("add again", case_id=CASE, metadata="{{ odd }}"),
-            task("predict the change", case_id=CASE, metadata="{{ changed }}", overwrite=True, check_mode=True),
-            task("change", case_id=CASE, metadata="{{ changed }}", overwrite=True),
-            task("read back after change", module=INFO, case_id=CASE),
-            task("change again", case_id=CASE, metadata="{{ changed }}", overwrite=True),
-            task("remove", case_id=CASE, metadata="{{ odd_keys }}", state="absent"),
-            task("remove again", case_id=CASE, metadata="{{ odd_keys }}", state="absent"),
+        play(
+            [
+                task("add", case_id=CASE, metadata="{{ odd }}"),
+                task("read back after add", module=INFO, case_id=CASE),
+                task("add again", case_id=CASE, metadata="{{ odd }}"),
+                task("predict the change", case_id=CASE, metadata="{{ changed }}", overwrite=True, check_mode=True),
+                task("change", case_id=CASE, metadata="{{ changed }}", overwrite=True),
+                task("read back after change", module=INFO, case_id=CASE),
+                task("change again", case_id=CASE, metadata="{{ changed }}", overwrite=True),
+                task("remove", case_id=CASE, metadata="{{ odd_keys }}", state="absent"),
+                task("remove again", case_id=CASE, metadata="{{ odd_keys }}", state="absent"),
+            ],
             vars_files=[odd_vars],
         ),
         path=ansible_path,

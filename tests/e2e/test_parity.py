@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ansible.release
 import pytest
-from helpers.reliability import INFO, playbook, task
+from helpers.plays import INFO, play, task
 
 CORE = tuple(int(part) for part in ansible.release.__version__.split(".")[:2])
 
@@ -33,7 +33,7 @@ TASKS = [
 
 def results_on(path, sim, run_playbook, env):
     sim.reset(cases=SEED)
-    result = run_playbook(playbook(*TASKS), path=path, env=env)
+    result = run_playbook(play(TASKS), path=path, env=env)
     assert result.rc == 0, result
     return {record["task"]: (record["status"], record["result"]) for record in result.results}
 

@@ -14,8 +14,7 @@ import stat
 import sys
 
 import pytest
-import yaml
-from helpers.reliability import CREDENTIALS, GROUP, MD, task
+from helpers.plays import CREDENTIALS, GROUP, MD, play, playbook, task
 from tines_sim import most_in_any_window
 
 WINDOW = 2.0
@@ -68,14 +67,7 @@ def forked_playbook(connection, groups, **options):
             }
         ],
     }
-    return yaml.safe_dump([add, tag], sort_keys=False)
-
-
-def play(*tasks):
-    body = {"name": "rate limit", "hosts": "localhost", "gather_facts": False}
-    body["module_defaults"] = {GROUP: dict(CREDENTIALS)}
-    body["tasks"] = list(tasks)
-    return yaml.safe_dump([body], sort_keys=False)
+    return playbook(add, tag)
 
 
 def assert_nothing_lost(sim, result, case_ids):
@@ -100,7 +92,7 @@ def test_a_loop_past_the_budget_finishes_with_nothing_lost(sim, run_playbook, an
     limit, cases = (8, range(300, 316)) if ansible_path == "inprocess" else (1, range(300, 303))
     seed(sim, cases)
     sim.set_options(rate_limit=limit, rate_window=WINDOW, rate_limit_retry_after=retry_after)
-    result = run_playbook(play(tag_loop(cases, rate_limit=1000)), path=ansible_path)
+    result = run_playbook(play([tag_loop(cases, rate_limit=1000)]), path=ansible_path)
     assert_nothing_lost(sim, result, cases)
     assert stats(sim)["refused"] > 0, "the tenant's limit was reached"
     assert stats(sim)["accepted"] == 2 * len(cases)
@@ -111,7 +103,7 @@ def test_a_budget_equal_to_the_tenants_gets_almost_no_429(sim, run_playbook, ans
     limit, cases = (10, range(320, 345)) if ansible_path == "inprocess" else (3, range(320, 328))
     seed(sim, cases)
     sim.set_options(rate_limit=limit, rate_window=WINDOW)
-    result = run_playbook(play(tag_loop(cases, rate_limit=limit)), path=ansible_path)
+    result = run_playbook(play([tag_loop(cases, rate_limit=limit)]), path=ansible_path)
     assert_nothing_lost(sim, result, cases)
     served = stats(sim)
     assert served["accepted"] == 2 * len(cases)
@@ -146,7 +138,7 @@ def test_a_tenant_allowing_less_than_rate_limit_still_finishes(sim, run_playbook
     tenant, cases = (5, range(500, 512)) if ansible_path == "inprocess" else (1, range(500, 503))
     seed(sim, cases)
     sim.set_options(rate_limit=tenant, rate_window=WINDOW)
-    result = run_playbook(play(tag_loop(cases, rate_limit=2 * tenant)), path=ansible_path)
+    result = run_playbook(play([tag_loop(cases, rate_limit=2 * tenant)]), path=ansible_path)
     assert_nothing_lost(sim, result, cases)
     assert stats(sim)["refused"] > 0
 
@@ -155,7 +147,7 @@ def test_check_mode_is_paced_too(sim, run_playbook, ansible_path):
     limit, cases = (6, range(600, 620)) if ansible_path == "inprocess" else (2, range(600, 606))
     seed(sim, cases)
     sim.set_options(rate_limit=limit, rate_window=WINDOW)
-    result = run_playbook(play(tag_loop(cases, rate_limit=limit)), path=ansible_path, check=True)
+    result = run_playbook(play([tag_loop(cases, rate_limit=limit)]), path=ansible_path, check=True)
     assert result.rc == 0, result
     served = stats(sim)
     assert served == {"accepted": len(cases), "refused": served["refused"]}
@@ -168,7 +160,7 @@ def test_check_mode_is_paced_too(sim, run_playbook, ansible_path):
 
 def test_the_budget_file_holds_no_secret_and_is_private(sim, run_playbook, ansible_path, tmp_path):
     seed(sim, [700, 701])
-    result = run_playbook(play(tag_loop([700, 701], rate_limit=50)), path=ansible_path)
+    result = run_playbook(play([tag_loop([700, 701], rate_limit=50)]), path=ansible_path)
     assert_nothing_lost(sim, result, [700, 701])
     directory = tmp_path / "runtime" / "tines.cases"
     assert stat.S_IMODE(os.lstat(directory).st_mode) == 0o700

@@ -11,7 +11,7 @@ import re
 
 import pytest
 import tines_sim
-from helpers.reliability import calls, failure, md_path, non_loopback_ipv4, playbook, task
+from helpers.plays import calls, failure, md_path, non_loopback_ipv4, play, task
 from helpers.tls_certs import make_ca_and_server_cert
 
 INSECURE_WARNING = "validate_certs is false: the tenant's TLS certificate is not verified"
@@ -34,10 +34,12 @@ def test_certificates_are_verified_by_default(sim, tls_files, run_playbook, ansi
     assert sim.url.startswith("https://127.0.0.1:")
     tag = {"triage": "done"}
     result = run_playbook(
-        playbook(
-            task("default validate_certs", case_id=1, metadata=tag, ignore_errors=True),
-            task("ca_path names the CA", case_id=2, metadata=tag, ca_path=str(tls_files["ca"])),
-            task("validate_certs false", case_id=3, metadata=tag, validate_certs=False),
+        play(
+            [
+                task("default validate_certs", case_id=1, metadata=tag, ignore_errors=True),
+                task("ca_path names the CA", case_id=2, metadata=tag, ca_path=str(tls_files["ca"])),
+                task("validate_certs false", case_id=3, metadata=tag, validate_certs=False),
+            ]
         ),
         path=ansible_path,
     )
@@ -101,7 +103,7 @@ def test_plain_http_only_to_loopback_unless_allowed(run_playbook, ansible_path):
                         allow_plain_http=True,
                     ),
                 ]
-            result = run_playbook(playbook(*tasks), path=ansible_path)
+            result = run_playbook(play(tasks), path=ansible_path)
             assert result.rc == 0, result
             if remote:
                 # The refused task never connected: the only request is the allowed one's.
@@ -168,7 +170,7 @@ def test_a_tls_handshake_answered_in_plain_http_says_so(run_playbook, ansible_pa
                         ignore_errors=True,
                     ),
                 ]
-            result = run_playbook(playbook(*tasks), path=ansible_path)
+            result = run_playbook(play(tasks), path=ansible_path)
             assert result.rc == 0, result
             if remote:
                 refused = failure(result, "https to a plain-HTTP address")["msg"]
