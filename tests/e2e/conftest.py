@@ -71,6 +71,8 @@ class PlaybookResult:
     def __str__(self):
         return f"ansible-playbook rc={self.rc}\n--- stdout ---\n{self.stdout[-6000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
 
+    __repr__ = __str__  # pytest shows the repr of an assertion message that is not a string
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "long_running: takes tens of seconds (rate windows, many runs); starts first")

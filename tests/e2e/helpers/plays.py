@@ -23,6 +23,7 @@ import socket
 import threading
 
 import yaml
+from helpers.ansible_env import CONNECTIONS
 from tines_sim import parse_query  # on sys.path through conftest.py
 
 MD = "tines.cases.tines_case_metadata"
@@ -138,6 +139,33 @@ def play_data(tasks, *, defaults=CREDENTIALS, vars_files=(), name="tines.cases e
     body.update(keywords)
     body["tasks"] = list(tasks)
     return body
+
+
+def hosts_play(group, hosts):
+    """A play adding `hosts` ({name: variables}) to the inventory group `group`.
+
+    A later play on `group` runs each host in a fork (worker process) of its own, up to
+    ANSIBLE_FORKS at once. Each host's `path` variable says how it runs the collection's
+    tasks: "inprocess" connects locally, "module" through the test connection, with the
+    interpreter of localhost's inventory line (run the playbook on the module path for the
+    module path's interpreter). Every host must have the same variables.
+    """
+    names = sorted(next(iter(hosts.values())))
+    add = {
+        "name": "add the hosts",
+        "ansible.builtin.add_host": {
+            "name": "{{ item.name }}",
+            "groups": group,
+            "ansible_connection": "{{ item.connection }}",
+            "ansible_python_interpreter": "{{ ansible_python_interpreter }}",
+            **{name: "{{ item.variables.%s }}" % name for name in names},
+        },
+        "loop": [
+            {"name": host, "connection": CONNECTIONS[variables["path"]], "variables": variables}
+            for host, variables in hosts.items()
+        ],
+    }
+    return play_data([add], defaults=None, name=f"add the hosts of {group}")
 
 
 def play(tasks, **options):
