@@ -138,8 +138,10 @@ def key_playbook(tmp_path, registered_file):
     return play(tasks, defaults={"tenant_url": "{{ tines_url }}"}, vars_files=[plain, vault_file]), password
 
 
+# At the default verbosity the screen shows the same results on both paths (only "Module failed" reads "Action
+# failed" in-process), and -vvvv shows all of it and more: the module path runs at -vvvv only.
 @pytest.mark.long_running
-@pytest.mark.parametrize("verbosity", [0, 4])
+@pytest.mark.parametrize(("ansible_path", "verbosity"), [("inprocess", 0), ("inprocess", 4), ("module", 4)])
 def test_a_key_with_whitespace_works_and_no_form_of_any_key_is_shown(
     sim, run_playbook, ansible_path, tmp_path, verbosity
 ):
