@@ -78,12 +78,14 @@ def test_rate_limit_storms(sim, run_playbook, ansible_path):
     assert calls(sim, 104) == [("GET", 200), ("POST", 429), ("POST", 429), ("POST", 200)]
     assert min(gaps(sim, 104)[1:]) >= 0.45
     assert bodies(sim, 104, "POST") == [{"metadata": tag}] * 3
-    for case_id, name in ((101, "Retry-After in seconds"), (102, "Retry-After as an HTTP date")):
-        assert result.task(name)["added"] == tag
-        assert sim.get_case(case_id) == {"source": "edr", **tag}
-    assert result.task("no Retry-After")["added"] == tag
-    assert result.task("429 on the write")["added"] == tag
-    assert sim.get_case(104) == {"source": "edr", **tag}
+    for case_id, name in (
+        (101, "Retry-After in seconds"),
+        (102, "Retry-After as an HTTP date"),
+        (103, "no Retry-After"),
+        (104, "429 on the write"),
+    ):
+        assert result.task(name)["added"] == tag, name
+        assert result.task(name)["metadata"] == {"source": "edr", **tag} == sim.get_case(case_id), name
 
     # Bounded in time: after 1 + 1 s of Retry-After, a third wait would pass 2.9 s, so it gives up.
     assert calls(sim, 105) == [("GET", 429)] * 3
@@ -256,6 +258,7 @@ def test_broken_answers(sim, run_playbook, ansible_path):
     html = failure(result, "HTML page with 200 on a read")["msg"]
     assert html.startswith(f"GET {md_path(506)}: HTTP 200 but the body is not JSON (text/html")
     assert "is tenant_url the Tines API, not a proxy or login page?" in html
+    assert "Corporate proxy" in html, "with the start of the page's text"
     empty_read = failure(result, "empty 200 on a read")["msg"]
     assert empty_read == f"GET {md_path(507)}: HTTP 200 with an empty body where JSON was expected"
     empty_post = failure(result, "empty 200 on a POST")["msg"]
