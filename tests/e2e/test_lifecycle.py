@@ -9,96 +9,105 @@ and both later runs are exactly one GET.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 from helpers.plays import DELETE, POST, PUT, assert_lifecycle, lifecycle, play
 
 # What each case holds before its row, and what the rows ask ("sev: 2" matches the stored "2").
 HOLDS = {"source": "edr", "ticket": "OPS-1", "stale": "x", "sev": "2"}
 ASKS = {"source": "edr", "ticket": "OPS-2", "owner": "blue", "sev": 2}
+ABSENT = {"ticket": None, "owner": None, "source": "edr", "sev": 2, "stale": "y"}
+EVERYTHING = ["sev", "source", "stale", "ticket"]
+
+
+@dataclass
+class Row:
+    """One row: the task's options, the case after it, the writes of the real run and the changes it reports."""
+
+    name: str
+    case_id: int
+    asks: dict
+    after: dict
+    writes: list = field(default_factory=list)
+    added: dict = None
+    updated: dict = None
+    removed: list = None
+    before: dict = field(default_factory=lambda: dict(HOLDS))
+
+
+ROWS = [
+    # Missing keys POSTed, differing keys PUT; matching keys (source, sev) never sent.
+    Row(
+        "overwrite",
+        101,
+        dict(metadata=ASKS, overwrite=True),
+        {"source": "edr", "ticket": "OPS-2", "stale": "x", "sev": "2", "owner": "blue"},
+        [POST(101, {"owner": "blue"}), PUT(101, {"ticket": "OPS-2"})],
+        added={"owner": "blue"},
+        updated={"ticket": "OPS-2"},
+    ),
+    # The unlisted key removed; the listed key with another value keeps it (no overwrite).
+    Row(
+        "purge",
+        102,
+        dict(metadata=ASKS, purge=True),
+        {"source": "edr", "ticket": "OPS-1", "sev": "2", "owner": "blue"},
+        [POST(102, {"owner": "blue"}), DELETE(102, ["stale"])],
+        added={"owner": "blue"},
+        removed=["stale"],
+    ),
+    # The case becomes exactly what the task lists; POST, PUT, DELETE in that order.
+    Row(
+        "overwrite and purge",
+        103,
+        dict(metadata=ASKS, overwrite=True, purge=True),
+        {"source": "edr", "ticket": "OPS-2", "owner": "blue", "sev": "2"},
+        [POST(103, {"owner": "blue"}), PUT(103, {"ticket": "OPS-2"}), DELETE(103, ["stale"])],
+        added={"owner": "blue"},
+        updated={"ticket": "OPS-2"},
+        removed=["stale"],
+    ),
+    # Nothing missing: no POST, only the PUT. A value set by other means that is not a string (the int 2)
+    # never matches, so the PUT rewrites it as "2" and converges.
+    Row(
+        "overwrite only",
+        104,
+        dict(metadata={"ticket": "OPS-2", "sev": 2}, overwrite=True),
+        {"ticket": "OPS-2", "sev": "2"},
+        [PUT(104, {"ticket": "OPS-2", "sev": "2"})],
+        updated={"ticket": "OPS-2", "sev": "2"},
+        before={"ticket": "OPS-1", "sev": 2},
+    ),
+    Row("purge everything", 111, dict(metadata={}, purge=True), {}, [DELETE(111, EVERYTHING)], removed=EVERYTHING),
+    # null: removed whatever the value; a value: removed only while the case holds it ("stale" holds x, not y);
+    # "owner" is not on the case and costs nothing. overwrite has no effect with state=absent: ticket is removed.
+    Row(
+        "absent",
+        112,
+        dict(metadata=ABSENT, state="absent", overwrite=True),
+        {"stale": "x"},
+        [DELETE(112, ["sev", "source", "ticket"])],
+        removed=["sev", "source", "ticket"],
+    ),
+    Row("absent, values differ", 113, dict(metadata={"source": "siem", "sev": 3}, state="absent"), dict(HOLDS)),
+]
 
 
 @pytest.mark.long_running
-def test_overwrite_purge_and_both(plays, sim):
-    for case_id in (101, 102, 103):
-        sim.set_case(case_id, HOLDS)
-    # A value set by other means that is not a string never matches, so one PUT converges it.
-    sim.set_case(104, {"ticket": "OPS-1", "sev": 2})
-    out = plays.run(
-        play(
-            lifecycle("overwrite", case_id=101, metadata=ASKS, overwrite=True)
-            + lifecycle("purge", case_id=102, metadata=ASKS, purge=True)
-            + lifecycle("overwrite and purge", case_id=103, metadata=ASKS, overwrite=True, purge=True)
-            + lifecycle("overwrite only", case_id=104, metadata={"ticket": "OPS-2", "sev": 2}, overwrite=True)
-        )
-    )
+def test_every_row(plays, sim):
+    for row in ROWS:
+        sim.set_case(row.case_id, row.before)
+    out = plays.run(play([step for row in ROWS for step in lifecycle(row.name, case_id=row.case_id, **row.asks)]))
     assert out.rc == 0, out
+    for row in ROWS:
+        changes = {"added": row.added, "updated": row.updated, "removed": row.removed}
+        assert_lifecycle(out, row.name, row.case_id, row.before, row.after, row.writes, **changes)
+        assert sim.get_case(row.case_id) == row.after, row.name
 
-    # overwrite: missing keys POSTed, differing keys PUT; matching keys (source, sev) never sent.
-    after = {"source": "edr", "ticket": "OPS-2", "stale": "x", "sev": "2", "owner": "blue"}
-    writes = [POST(101, {"owner": "blue"}), PUT(101, {"ticket": "OPS-2"})]
-    assert_lifecycle(out, "overwrite", 101, HOLDS, after, writes, added={"owner": "blue"}, updated={"ticket": "OPS-2"})
-    assert sim.get_case(101) == after
-
-    # purge: the unlisted key removed; the listed key with another value keeps it (no overwrite).
-    after = {"source": "edr", "ticket": "OPS-1", "sev": "2", "owner": "blue"}
-    writes = [POST(102, {"owner": "blue"}), DELETE(102, ["stale"])]
-    assert_lifecycle(out, "purge", 102, HOLDS, after, writes, added={"owner": "blue"}, removed=["stale"])
-    assert sim.get_case(102) == after
     delete = out.requests("purge: apply")[-1]
     assert delete["method"] == "DELETE"
     assert delete["headers"]["content-type"] == "application/json"
     assert int(delete["headers"]["content-length"]) > 0
     assert delete["body"] == {"metadata": ["stale"]}
     assert delete["status"] == 204
-
-    # overwrite and purge: the case becomes exactly what the task lists; POST, PUT, DELETE in that order.
-    after = {"source": "edr", "ticket": "OPS-2", "owner": "blue", "sev": "2"}
-    writes = [POST(103, {"owner": "blue"}), PUT(103, {"ticket": "OPS-2"}), DELETE(103, ["stale"])]
-    assert_lifecycle(
-        out,
-        "overwrite and purge",
-        103,
-        HOLDS,
-        after,
-        writes,
-        added={"owner": "blue"},
-        updated={"ticket": "OPS-2"},
-        removed=["stale"],
-    )
-    assert sim.get_case(103) == after
-
-    # Nothing missing: no POST, only the PUT (with the int 2 on the case rewritten as "2").
-    after = {"ticket": "OPS-2", "sev": "2"}
-    writes = [PUT(104, {"ticket": "OPS-2", "sev": "2"})]
-    before = {"ticket": "OPS-1", "sev": 2}
-    assert_lifecycle(out, "overwrite only", 104, before, after, writes, updated={"ticket": "OPS-2", "sev": "2"})
-    assert sim.get_case(104) == after
-
-
-def test_purge_everything_and_state_absent(plays, sim):
-    for case_id in (111, 112, 113):
-        sim.set_case(case_id, HOLDS)
-    absent = {"ticket": None, "owner": None, "source": "edr", "sev": 2, "stale": "y"}
-    out = plays.run(
-        play(
-            lifecycle("purge everything", case_id=111, metadata={}, purge=True)
-            # overwrite has no effect with state=absent: ticket is removed, not set.
-            + lifecycle("absent", case_id=112, metadata=absent, state="absent", overwrite=True)
-            + lifecycle("absent, values differ", case_id=113, metadata={"source": "siem", "sev": 3}, state="absent")
-        )
-    )
-    assert out.rc == 0, out
-
-    everything = ["sev", "source", "stale", "ticket"]
-    assert_lifecycle(out, "purge everything", 111, HOLDS, {}, [DELETE(111, everything)], removed=everything)
-    assert sim.get_case(111) == {}
-
-    # null: removed whatever the value; a value: removed only while the case holds it ("stale" holds x, not y);
-    # "owner" is not on the case and costs nothing.
-    after = {"stale": "x"}
-    removed = ["sev", "source", "ticket"]
-    assert_lifecycle(out, "absent", 112, HOLDS, after, [DELETE(112, removed)], removed=removed)
-    assert sim.get_case(112) == after
-
-    assert_lifecycle(out, "absent, values differ", 113, HOLDS, HOLDS)
-    assert sim.get_case(113) == HOLDS
