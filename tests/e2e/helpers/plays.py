@@ -21,6 +21,7 @@ import bisect
 import json
 import socket
 import threading
+from types import MappingProxyType
 
 import yaml
 from helpers.ansible_env import CONNECTIONS
@@ -31,7 +32,7 @@ INFO = "tines.cases.tines_case_metadata_info"
 CI = "tines.cases.tines_case_info"
 BATCH = "tines.cases.tines_case_metadata_batch"
 GROUP = "group/tines.cases.tines"
-CREDENTIALS = {"tenant_url": "{{ tines_url }}", "api_key": "{{ tines_key }}"}
+CREDENTIALS = MappingProxyType({"tenant_url": "{{ tines_url }}", "api_key": "{{ tines_key }}"})
 LIST_PATH = "/api/v2/cases"
 STARTS_ENV = "TINES_TEST_TASK_STARTS_FILE"
 # Task keywords (as opposed to module options) that task() accepts among its keyword arguments.
