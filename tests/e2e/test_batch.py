@@ -205,30 +205,30 @@ def test_failed_cases_fail_the_task_after_every_other_case_is_done(plays, sim):
 
 
 def test_requests_in_flight_share_the_rate_budget(plays, sim):
-    sim.reset(cases={case_id: {} for case_id in range(1, 81)})
-    sim.set_options(rate_limit=20, rate_window=2.0)
+    sim.reset(cases={case_id: {} for case_id in range(1, 151)})
+    sim.set_options(rate_limit=30, rate_window=2.0)
     out = plays.run(
         play(
             [
                 task(
-                    "tag 80 cases",
+                    "tag 150 cases",
                     BATCH,
-                    filters={"case_ids": list(range(1, 81))},
+                    filters={"case_ids": list(range(1, 151))},
                     metadata={"owner": "blue"},
                     concurrency=16,
-                    rate_limit=20,
+                    rate_limit=30,
                     rate_limit_window=2.0,
                 )
             ]
         )
     )
     assert out.rc == 0, out
-    assert ok(out, "tag 80 cases")["summary"] == {"total": 80, "changed": 80, "unchanged": 0, "failed": 0}
+    assert ok(out, "tag 150 cases")["summary"] == {"total": 150, "changed": 150, "unchanged": 0, "failed": 0}
     stats = sim.rate_stats()[sim.api_key]
-    assert stats["accepted"] == 81, stats
-    # The simulator stamps a request when it handles it: on a loaded machine a few of sixteen threads'
-    # sends reach it later than the pacing margin allows for. Without pacing, most of the 81 are refused.
-    assert stats["refused"] <= 4, f"at most 5 % of 81 requests refused: {stats}"
+    assert stats["accepted"] == 151, stats
+    # The simulator stamps a request when it handles it: on a loaded machine a send of one of sixteen
+    # threads now and then reaches it later than the pacing margin allows for. Unpaced, most are refused.
+    assert stats["refused"] <= 3, f"at most 2 % of 151 requests refused: {stats}"
 
 
 def test_bad_input_is_refused_before_any_request(plays, sim):
