@@ -45,6 +45,8 @@ MAX_SINGLE_WAIT = MAX_RETRY_AFTER
 MAX_TOTAL_WAIT = 120.0
 RATE_LIMIT_TIMEOUT = 600.0
 MESSAGE_LIMIT = 300
+# How deep a decoded error body is searched for its message: Tines nests two or three levels.
+MESSAGE_DEPTH = 32
 # What an HTTP header can carry of an API key: visible ASCII. Tines keys are letters, digits and dashes.
 HEADER_SAFE_KEY = re.compile(r"[!-~]+\Z")
 # How OpenSSL reports a TLS handshake that got a plain-HTTP answer.
@@ -171,17 +173,20 @@ def error_message(body_text):
     return truncate(found) if found else truncate(text)
 
 
-def _message_from(data):
+def _message_from(data, depth=0):
+    """The message in a decoded error body; None past MESSAGE_DEPTH levels, whatever Python's recursion limit."""
     if isinstance(data, str):
         return data.strip() or None
+    if depth >= MESSAGE_DEPTH:
+        return None
     if isinstance(data, list):
-        parts = [_message_from(item) for item in data]
+        parts = [_message_from(item, depth + 1) for item in data]
         return "; ".join(part for part in parts if part) or None
     if not isinstance(data, dict):
         return None
     for field in ("errors", "error"):
         if data.get(field):
-            return _message_from(data[field])
+            return _message_from(data[field], depth + 1)
     message = data.get("message")
     if isinstance(message, str) and message.strip():
         extra = [str(data[k]) for k in ("details", "field", "type") if isinstance(data.get(k), (str, int)) and data[k]]

@@ -127,9 +127,15 @@ def test_error_message_is_truncated():
     "body", ["[" * 100000 + "]" * 100000, '{"errors": ' + "[" * 900 + '"deep"' + "]" * 900 + "}"], ids=["json", "ours"]
 )
 def test_an_error_body_nested_too_deep_to_read_is_quoted_as_text(body):
-    """Too deep for Python's JSON decoder, or for reading the message out of it: the start of the text is shown."""
+    """Too deep for Python's JSON decoder, or deeper than a message is looked for: the start of the text is shown."""
     message = describe_http_error("GET", "/api/v2/cases/9/metadata", 400, body)
     assert message == "GET /api/v2/cases/9/metadata failed with HTTP 400 (Tines said: %s...)" % body[:297]
+
+
+def test_a_message_is_looked_for_32_levels_deep_and_no_deeper():
+    assert error_message('{"errors": ' + "[" * 30 + '"deep"' + "]" * 30 + "}") == "deep"
+    too_deep = '{"errors": ' + "[" * 40 + '"deep"' + "]" * 40 + "}"
+    assert error_message(too_deep) == too_deep
 
 
 def test_describe_http_error_words_404_and_keeps_tines_text():
