@@ -133,8 +133,9 @@ def test_an_error_body_nested_too_deep_to_read_is_quoted_as_text(body):
 
 
 def test_a_message_is_looked_for_32_levels_deep_and_no_deeper():
-    assert error_message('{"errors": ' + "[" * 30 + '"deep"' + "]" * 30 + "}") == "deep"
-    too_deep = '{"errors": ' + "[" * 40 + '"deep"' + "]" * 40 + "}"
+    """The object is level 0: under "errors", 31 lists put the message at level 32, 32 lists one level deeper."""
+    assert error_message('{"errors": ' + "[" * 31 + '"deep"' + "]" * 31 + "}") == "deep"
+    too_deep = '{"errors": ' + "[" * 32 + '"deep"' + "]" * 32 + "}"
     assert error_message(too_deep) == too_deep
 
 
