@@ -531,9 +531,11 @@ class RateBudget:
                 time.sleep(delay)
             if ticket is not None:
                 break
-        if delay > 0:
-            ticket = self._run(lambda ring, now: confirm(ring, ticket, now))
-        return ticket
+        return self.confirm(ticket) if delay > 0 else ticket
+
+    def confirm(self, ticket):
+        """Record that the request of `ticket` was still on its way now; returns the ticket for what its slot holds."""
+        return self._run(lambda ring, now: confirm(ring, ticket, now))
 
     def rate_limited(self, ticket, retry_after=None):
         """Tell every process that the request of `ticket` got a 429; returns the seconds to hold back."""

@@ -358,7 +358,7 @@ class TinesClient:
         while True:
             slot = self.budget.wait_for_slot() if self.budget is not None else None
             try:
-                return self._send_once(method, path, body, allow_empty)
+                answer = self._send_once(method, path, body, allow_empty)
             except RateLimited as exc:
                 # Tines refused the request without acting on it: wait, then send the same again.
                 now = time.monotonic()
@@ -380,7 +380,10 @@ class TinesClient:
                 if self.budget is None:
                     time.sleep(delay)
                 continue
-            except TransientError as exc:
+            except TinesError as exc:
+                self._answered(slot)
+                if not isinstance(exc, TransientError):
+                    raise
                 delay = backoff_delay(retry, exc.retry_after)
                 if retry >= self.max_retries or waited + delay > MAX_TOTAL_WAIT:
                     raise TinesError(
@@ -391,10 +394,20 @@ class TinesClient:
                 time.sleep(delay)
                 waited += delay
                 retry += 1
+            else:
+                self._answered(slot)
+                return answer
             if refresh is not None:
                 body = refresh()
                 if body is None:
                     return None
+
+    def _answered(self, slot):
+        """The tenant counted the request by the time its answer came: the slot holds that time, so that
+        no later request is paced from an earlier one (a slow start or a busy machine delays a send).
+        A 429 keeps its slot as planned: the budget forgets the refused request by it."""
+        if slot is not None:
+            self.budget.confirm(slot)
 
     def scrub(self, text):
         """`text` with the API key masked in every form: for messages built outside the client."""

@@ -178,3 +178,23 @@ def test_a_429_then_success_sends_the_same_request_again_without_reading_first()
     assert storm.methods == ["POST", "POST"]
     assert refreshed == [], "a refused request was not acted on: nothing to re-read"
     assert clock.sleeps == [2.0]
+
+
+def test_the_budget_paces_the_next_request_from_when_the_answer_came():
+    """A request answered a second after it went out may have been counted by the tenant then: the next
+    one in its slot waits a window (and the 0.05 s margin) from the answer, not from the send."""
+    clock = Clock()
+    sent = []
+
+    class Slow:
+        def request(self, method, url, **_kwargs):
+            sent.append(clock.now)
+            clock.now += 1.0
+            return mock.Mock(status_code=200, headers={}, text='{"metadata": {}}', content=b'{"metadata": {}}')
+
+    budget = RateBudget(MemoryStore(1, 2.0), 2.0)
+    client = client_for(Slow(), budget, rate_limit_window=2.0)
+    with clock.patched():
+        client.request("GET", "/api/v2/cases/1/metadata")
+        client.request("GET", "/api/v2/cases/1/metadata")
+    assert sent == [1_000_000.0, pytest.approx(1_000_003.05, abs=1e-6)]
